@@ -1,0 +1,57 @@
+package sfu
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Config is how the media server gathers candidates and which ports it uses.
+// The zero value is a working server on every interface.
+type Config struct {
+	// LoopbackOnly gathers only loopback candidates: for tests and for a
+	// demo whose browsers run on the same machine.
+	LoopbackOnly bool
+	// NAT1To1IPs are public addresses to advertise instead of the host's own
+	// (a server behind 1:1 NAT).
+	NAT1To1IPs []string
+	// UDPPortMin and UDPPortMax bound the ephemeral UDP ports used for media.
+	// Both zero means any port.
+	UDPPortMin, UDPPortMax uint16
+}
+
+// newAPI builds the Pion API shared by every peer connection of the SFU.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("register codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+
+	se := webrtc.SettingEngine{}
+	// Browsers hide host addresses behind mDNS names; resolve them, but
+	// never announce our own under one.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	if cfg.LoopbackOnly {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
+	}
+	if len(cfg.NAT1To1IPs) > 0 {
+		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+	}
+	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
+			return nil, fmt.Errorf("udp port range: %w", err)
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}

@@ -1,0 +1,148 @@
+package sfu
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// Room is one call: the participants whose tracks are forwarded to each other.
+type Room struct {
+	id  string
+	sfu *SFU
+	log *slog.Logger
+
+	mu           sync.Mutex
+	participants map[string]*Participant
+	closed       bool
+}
+
+// ID returns the room id.
+func (r *Room) ID() string { return r.id }
+
+// Join adds participant id with its signaller and subscribes it to every
+// track already published in the room. A participant already present under
+// the same id (a rejoin from another tab or after a dropped network) is
+// closed and replaced.
+func (r *Room) Join(id string, sig Signaller) (*Participant, error) {
+	p, err := newParticipant(r, id, sig)
+	if err != nil {
+		return nil, err
+	}
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		p.closePeers()
+		return nil, ErrClosed
+	}
+	old := r.participants[id]
+	r.participants[id] = p
+	var existing []*forwardedTrack
+	for _, q := range r.participants {
+		if q != p && q != old {
+			existing = append(existing, q.published...)
+		}
+	}
+	r.mu.Unlock()
+	r.sfu.m.Participants.Inc()
+	p.log.Info("participant joined media room", "replacing", old != nil)
+
+	if old != nil {
+		old.Close()
+	}
+	for _, ft := range existing {
+		p.subscribe(ft)
+	}
+	if len(existing) > 0 {
+		p.negotiate()
+	}
+	return p, nil
+}
+
+// Participants returns the ids of the participants in the room.
+func (r *Room) Participants() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.participants))
+	for id := range r.participants {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// publish makes ft, a track of its owner, available to everyone else.
+func (r *Room) publish(ft *forwardedTrack) error {
+	r.mu.Lock()
+	if r.closed || r.participants[ft.owner.id] != ft.owner {
+		r.mu.Unlock()
+		return fmt.Errorf("publish %s: %w", ft.local.ID(), ErrClosed)
+	}
+	ft.owner.published = append(ft.owner.published, ft)
+	others := r.othersLocked(ft.owner)
+	r.mu.Unlock()
+	r.sfu.m.PublishedTracks.Inc()
+
+	for _, q := range others {
+		q.subscribe(ft)
+		q.negotiate()
+	}
+	return nil
+}
+
+// leave removes p and unsubscribes everyone from its tracks.
+func (r *Room) leave(p *Participant) {
+	r.mu.Lock()
+	if r.participants[p.id] == p {
+		delete(r.participants, p.id)
+	}
+	published := p.published
+	p.published = nil
+	others := r.othersLocked(p)
+	r.mu.Unlock()
+	r.sfu.m.PublishedTracks.Sub(float64(len(published)))
+	r.sfu.m.Participants.Dec()
+
+	if len(published) == 0 {
+		return
+	}
+	for _, q := range others {
+		changed := false
+		for _, ft := range published {
+			changed = q.unsubscribe(ft) || changed
+		}
+		if changed {
+			q.negotiate()
+		}
+	}
+}
+
+func (r *Room) othersLocked(p *Participant) []*Participant {
+	others := make([]*Participant, 0, len(r.participants))
+	for _, q := range r.participants {
+		if q != p {
+			others = append(others, q)
+		}
+	}
+	return others
+}
+
+// Close disconnects every participant and removes the room from the SFU.
+func (r *Room) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	ps := make([]*Participant, 0, len(r.participants))
+	for _, p := range r.participants {
+		ps = append(ps, p)
+	}
+	r.mu.Unlock()
+	for _, p := range ps {
+		p.Close()
+	}
+	r.sfu.removeRoom(r)
+	r.log.Info("media room closed")
+}

@@ -1,0 +1,137 @@
+package signalling
+
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// ProtocolVersion is the version of PROTOCOL.md this server speaks.
+const ProtocolVersion = 1
+
+// Client message types.
+const (
+	msgJoin      = "join"
+	msgOffer     = "offer"
+	msgAnswer    = "answer"
+	msgCandidate = "candidate"
+	msgLeave     = "leave"
+	msgPing      = "ping"
+)
+
+// Server message types.
+const (
+	msgWelcome           = "welcome"
+	msgState             = "state"
+	msgParticipantJoined = "participantJoined"
+	msgParticipantLeft   = "participantLeft"
+	msgWarning           = "warning"
+	msgEnded             = "ended"
+	msgError             = "error"
+	msgPong              = "pong"
+)
+
+// Call states as the protocol names them.
+const (
+	stateWaiting = "waiting"
+	stateLive    = "live"
+	stateEnded   = "ended"
+)
+
+// Reasons carried by an ended message.
+const (
+	EndTime      = "time"
+	EndLeft      = "left"
+	EndReplaced  = "replaced"
+	EndCancelled = "cancelled"
+	EndShutdown  = "shutdown"
+	EndStaff     = "staff"
+)
+
+// inbound is any client message; which fields matter depends on Type.
+type inbound struct {
+	Type      string                   `json:"type"`
+	Token     string                   `json:"token"`
+	Version   int                      `json:"version"`
+	SDP       string                   `json:"sdp"`
+	Target    string                   `json:"target"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type peerInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+type callInfo struct {
+	BookingID int64     `json:"bookingId"`
+	Reference string    `json:"reference"`
+	CallType  string    `json:"callType"`
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	State     string    `json:"state"`
+	Recorded  bool      `json:"recorded"`
+}
+
+type welcomeMsg struct {
+	Type         string             `json:"type"`
+	Version      int                `json:"version"`
+	Participant  peerInfo           `json:"participant"`
+	Call         callInfo           `json:"call"`
+	Participants []peerInfo         `json:"participants"`
+	ICEServers   []webrtc.ICEServer `json:"iceServers"`
+	ServerTime   time.Time          `json:"serverTime"`
+}
+
+type stateMsg struct {
+	Type     string    `json:"type"`
+	State    string    `json:"state"`
+	StartsAt time.Time `json:"startsAt"`
+	EndsAt   time.Time `json:"endsAt"`
+}
+
+type participantJoinedMsg struct {
+	Type        string   `json:"type"`
+	Participant peerInfo `json:"participant"`
+}
+
+type participantLeftMsg struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+}
+
+type sdpMsg struct {
+	Type string `json:"type"`
+	SDP  string `json:"sdp"`
+}
+
+type candidateMsg struct {
+	Type      string                  `json:"type"`
+	Target    string                  `json:"target"`
+	Candidate webrtc.ICECandidateInit `json:"candidate"`
+}
+
+type warningMsg struct {
+	Type        string    `json:"type"`
+	MinutesLeft int       `json:"minutesLeft"`
+	EndsAt      time.Time `json:"endsAt"`
+}
+
+type endedMsg struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+type errorMsg struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Fatal   bool   `json:"fatal"`
+	Ref     string `json:"ref,omitempty"`
+}
+
+type pongMsg struct {
+	Type       string    `json:"type"`
+	ServerTime time.Time `json:"serverTime"`
+}
