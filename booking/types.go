@@ -53,6 +53,8 @@ type Booking struct {
 	Reference    string        `json:"reference"`
 	PrisonID     int64         `json:"prisonId"`
 	RoomID       int64         `json:"roomId"`
+	RoomName     string        `json:"roomName,omitempty"`
+	TemplateID   int64         `json:"templateId"`
 	SlotID       string        `json:"slotId"`
 	PrisonerID   int64         `json:"prisonerId"`
 	CallType     CallType      `json:"callType"`

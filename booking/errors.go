@@ -1,0 +1,61 @@
+package booking
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound means the record does not exist, or is not visible to the
+// caller. Store and Service errors wrap it.
+var ErrNotFound = errors.New("booking: not found")
+
+// Code is a stable, machine-readable reason why the service refused a
+// request. It is the problem document's "code" in the HTTP API. A Code is an
+// error, so errors.Is(err, booking.ErrSlotFull) holds for any *Refusal that
+// carries it.
+type Code string
+
+// Error returns the code itself.
+func (c Code) Error() string { return string(c) }
+
+// Refusal codes. Each has its own HTTP status in the API (see API.md).
+const (
+	ErrValidation          Code = "validation"             // a field is missing, malformed or out of bounds
+	ErrForbidden           Code = "forbidden"              // the staff member's role or prison does not allow it
+	ErrSlotNotFound        Code = "slot_not_found"         // no such slot (bad id, no template, not on that date)
+	ErrCallTypeNotAllowed  Code = "call_type_not_allowed"  // the slot does not take this call type
+	ErrOutsideWindow       Code = "outside_booking_window" // the slot is too soon, already over, or too far ahead
+	ErrPrisonerNotFound    Code = "prisoner_not_found"     // no such prisoner
+	ErrPrisonerNotAtPrison Code = "prisoner_not_at_prison" // the prisoner is held at another prison
+	ErrPrisonerInactive    Code = "prisoner_inactive"      // the prisoner is released or transferred
+	ErrContactNotApproved  Code = "contact_not_approved"   // not on the prisoner's approved contact list
+	ErrContactBanned       Code = "contact_banned"         // on the list but banned
+	ErrContactKind         Code = "contact_kind_mismatch"  // e.g. a social contact on a legal call
+	ErrTooManyVisitors     Code = "too_many_visitors"      // more than MaxContacts contacts
+	ErrTooManyAdults       Code = "too_many_adults"        // more than MaxAdults adults on a social call
+	ErrLeadVisitorUnder18  Code = "lead_visitor_under_18"  // the first visitor of a social call is a child
+	ErrPrisonerBusy        Code = "prisoner_busy"          // the prisoner has an overlapping active booking
+	ErrSlotFull            Code = "slot_full"              // no capacity left in the slot
+	ErrNotActive           Code = "booking_not_active"     // the booking is already completed, cancelled, ...
+)
+
+// Refusal is a request the service refused under a booking rule: a Code
+// plus a plain-English detail for people.
+type Refusal struct {
+	Code   Code
+	Detail string
+}
+
+// Error returns "code: detail".
+func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Detail }
+
+// Is reports whether target is r's Code.
+func (r *Refusal) Is(target error) bool {
+	c, ok := target.(Code)
+	return ok && c == r.Code
+}
+
+// refuse builds a Refusal with a formatted detail.
+func refuse(c Code, format string, args ...any) *Refusal {
+	return &Refusal{Code: c, Detail: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,62 @@
+package booking
+
+import (
+	"context"
+	"fmt"
+)
+
+const auditColumns = `id, at, actor, action, subject, detail, prev_hash, hash`
+
+func scanAudit(sc interface{ Scan(...any) error }) (AuditEntry, error) {
+	var (
+		e      AuditEntry
+		at     int64
+		detail string
+	)
+	if err := sc.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.Subject, &detail, &e.PrevHash, &e.Hash); err != nil {
+		return AuditEntry{}, err
+	}
+	e.At, e.Detail = fromUnix(at), []byte(detail)
+	return e, nil
+}
+
+// LastAudit returns the newest audit entry, or ErrNotFound.
+func (q sqlQueries) LastAudit(ctx context.Context) (AuditEntry, error) {
+	e, err := scanAudit(q.db.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`))
+	if err != nil {
+		return AuditEntry{}, notFound(err, "audit entry", "last")
+	}
+	return e, nil
+}
+
+// AppendAudit inserts an entry exactly as given (id and hashes included).
+func (q sqlQueries) AppendAudit(ctx context.Context, e AuditEntry) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, unix(e.At), e.Actor, e.Action, e.Subject, string(e.Detail), e.PrevHash, e.Hash)
+	if err != nil {
+		return fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, err)
+	}
+	return nil
+}
+
+// AuditEntries returns up to limit entries after afterID, oldest first.
+func (q sqlQueries) AuditEntries(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`,
+		afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan audit entry: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	return out, nil
+}

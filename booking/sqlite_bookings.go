@@ -1,0 +1,230 @@
+package booking
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// CreateBooking inserts a booking and its participants, in order.
+func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error) {
+	var id int64
+	err := q.db.QueryRowContext(ctx, `
+		INSERT INTO bookings (reference, prison_id, room_id, template_id, slot_id, prisoner_id, call_type,
+			status, starts_at, ends_at, created_by, created_at, status_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		b.Reference, b.PrisonID, b.RoomID, b.TemplateID, b.SlotID, b.PrisonerID, string(b.CallType),
+		string(b.Status), unix(b.StartsAt), unix(b.EndsAt), b.CreatedBy, unix(b.CreatedAt), b.StatusReason).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, err)
+	}
+	for i, p := range b.Participants {
+		_, err := q.db.ExecContext(ctx, `
+			INSERT INTO booking_participants (id, booking_id, position, role, name, contact_id, prisoner_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, id, i, string(p.Role), p.Name, nullID(p.ContactID), nullID(p.PrisonerID))
+		if err != nil {
+			return 0, fmt.Errorf("insert participant %d of booking %d: %w", i, id, err)
+		}
+	}
+	return id, nil
+}
+
+const bookingColumns = `b.id, b.reference, b.prison_id, b.room_id, r.name, b.template_id, b.slot_id, b.prisoner_id,
+	b.call_type, b.status, b.starts_at, b.ends_at, b.created_by, b.created_at, b.status_reason`
+
+func scanBooking(sc interface{ Scan(...any) error }) (Booking, error) {
+	var (
+		b                      Booking
+		starts, ends, creation int64
+	)
+	if err := sc.Scan(&b.ID, &b.Reference, &b.PrisonID, &b.RoomID, &b.RoomName, &b.TemplateID, &b.SlotID,
+		&b.PrisonerID, &b.CallType, &b.Status, &starts, &ends, &b.CreatedBy, &creation, &b.StatusReason); err != nil {
+		return Booking{}, err
+	}
+	b.StartsAt, b.EndsAt, b.CreatedAt = fromUnix(starts), fromUnix(ends), fromUnix(creation)
+	b.Participants = []Participant{}
+	return b, nil
+}
+
+const participantColumns = `p.booking_id, p.id, p.role, p.name, p.contact_id, p.prisoner_id`
+
+// scanParticipants reads rows of participantColumns, ordered by booking and
+// position, and calls add for each.
+func scanParticipants(rows *sql.Rows, add func(bookingID int64, p Participant)) error {
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			bid               int64
+			p                 Participant
+			contact, prisoner sql.NullInt64
+		)
+		if err := rows.Scan(&bid, &p.ID, &p.Role, &p.Name, &contact, &prisoner); err != nil {
+			return fmt.Errorf("scan participant: %w", err)
+		}
+		p.ContactID, p.PrisonerID = contact.Int64, prisoner.Int64
+		add(bid, p)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read participants: %w", err)
+	}
+	return nil
+}
+
+// scanBookings reads and closes rows of bookingColumns.
+func scanBookings(rows *sql.Rows) ([]Booking, error) {
+	defer rows.Close()
+	var out []Booking
+	for rows.Next() {
+		b, err := scanBooking(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Booking reads one booking with its participants.
+func (q sqlQueries) Booking(ctx context.Context, id int64) (Booking, error) {
+	b, err := scanBooking(q.db.QueryRowContext(ctx, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN rooms r ON r.id = b.room_id WHERE b.id = ?`, id))
+	if err != nil {
+		return Booking{}, notFound(err, "booking", id)
+	}
+	rows, err := q.db.QueryContext(ctx, `SELECT `+participantColumns+`
+		FROM booking_participants p WHERE p.booking_id = ? ORDER BY p.position`, id)
+	if err != nil {
+		return Booking{}, fmt.Errorf("read participants of booking %d: %w", id, err)
+	}
+	err = scanParticipants(rows, func(_ int64, p Participant) { b.Participants = append(b.Participants, p) })
+	if err != nil {
+		return Booking{}, err
+	}
+	return b, nil
+}
+
+// Bookings lists a prison's bookings starting in [from, to), with their
+// participants, by start time.
+func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.Time) ([]Booking, error) {
+	rows, err := q.db.QueryContext(ctx, `SELECT `+bookingColumns+`
+		FROM bookings b JOIN rooms r ON r.id = b.room_id
+		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
+		ORDER BY b.starts_at, b.id`, prisonID, unix(from), unix(to))
+	if err != nil {
+		return nil, fmt.Errorf("list bookings: %w", err)
+	}
+	out, err := scanBookings(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list bookings: %w", err)
+	}
+	index := make(map[int64]int, len(out))
+	for i, b := range out {
+		index[b.ID] = i
+	}
+	if len(out) == 0 {
+		return []Booking{}, nil
+	}
+	prows, err := q.db.QueryContext(ctx, `SELECT `+participantColumns+`
+		FROM booking_participants p JOIN bookings b ON b.id = p.booking_id
+		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
+		ORDER BY p.booking_id, p.position`, prisonID, unix(from), unix(to))
+	if err != nil {
+		return nil, fmt.Errorf("list participants: %w", err)
+	}
+	err = scanParticipants(prows, func(bid int64, p Participant) {
+		if i, ok := index[bid]; ok {
+			out[i].Participants = append(out[i].Participants, p)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ActiveCounts counts active bookings per slot id among a prison's bookings
+// starting in [from, to).
+func (q sqlQueries) ActiveCounts(ctx context.Context, prisonID int64, from, to time.Time) (map[string]int, error) {
+	rows, err := q.db.QueryContext(ctx, `
+		SELECT slot_id, COUNT(*) FROM bookings
+		WHERE prison_id = ? AND starts_at >= ? AND starts_at < ? AND status IN (?, ?)
+		GROUP BY slot_id`, prisonID, unix(from), unix(to), string(StatusRequested), string(StatusBooked))
+	if err != nil {
+		return nil, fmt.Errorf("count bookings per slot: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			slot string
+			n    int
+		)
+		if err := rows.Scan(&slot, &n); err != nil {
+			return nil, fmt.Errorf("count bookings per slot: %w", err)
+		}
+		out[slot] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count bookings per slot: %w", err)
+	}
+	return out, nil
+}
+
+// ActiveInSlot counts the active bookings of one slot.
+func (q sqlQueries) ActiveInSlot(ctx context.Context, slotID string) (int, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE slot_id = ? AND status IN (?, ?)`,
+		slotID, string(StatusRequested), string(StatusBooked)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count bookings of slot %s: %w", slotID, err)
+	}
+	return n, nil
+}
+
+// PrisonerBusy reports whether the prisoner has an active booking
+// overlapping [start, end).
+func (q sqlQueries) PrisonerBusy(ctx context.Context, prisonerID int64, start, end time.Time) (bool, error) {
+	var n int
+	err := q.db.QueryRowContext(ctx, `
+		SELECT COUNT(*) FROM bookings
+		WHERE prisoner_id = ? AND status IN (?, ?) AND starts_at < ? AND ends_at > ?`,
+		prisonerID, string(StatusRequested), string(StatusBooked), unix(end), unix(start)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("check bookings of prisoner %d: %w", prisonerID, err)
+	}
+	return n > 0, nil
+}
+
+// ReferenceTaken reports whether a booking already has reference ref.
+func (q sqlQueries) ReferenceTaken(ctx context.Context, ref string) (bool, error) {
+	var n int
+	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE reference = ?`, ref).Scan(&n); err != nil {
+		return false, fmt.Errorf("check reference: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SetBookingStatus moves an active booking to st with a reason.
+func (q sqlQueries) SetBookingStatus(ctx context.Context, id int64, st Status, reason string) error {
+	res, err := q.db.ExecContext(ctx, `
+		UPDATE bookings SET status = ?, status_reason = ? WHERE id = ? AND status IN (?, ?)`,
+		string(st), reason, id, string(StatusRequested), string(StatusBooked))
+	if err != nil {
+		return fmt.Errorf("set status of booking %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("set status of booking %d: %w", id, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var status Status
+	err = q.db.QueryRowContext(ctx, `SELECT status FROM bookings WHERE id = ?`, id).Scan(&status)
+	if err != nil {
+		return notFound(err, "booking", id)
+	}
+	return refuse(ErrNotActive, "booking %d is %s, not active", id, status)
+}
