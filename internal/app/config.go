@@ -1,0 +1,63 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/clock"
+)
+
+// Config is every setting of a Gatehouse process. DefaultConfig holds the
+// defaults, in this one place.
+type Config struct {
+	// Addr is the HTTP listen address.
+	Addr string
+	// DataDir holds the embedded SQLite store and the join-token key.
+	DataDir string
+	// PublicURL is the address participants' browsers reach; join links
+	// start with it. Empty: derived from Addr.
+	PublicURL string
+	// Secret signs join tokens (at least 32 bytes). Empty: a random key is
+	// made once and kept in DataDir.
+	Secret string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// Demo seeds the demo prison into an empty store.
+	Demo bool
+	// ICELoopbackOnly restricts media candidates to loopback addresses.
+	ICELoopbackOnly bool
+	// NAT1To1IPs are public media addresses to advertise (1:1 NAT).
+	NAT1To1IPs []string
+	// UDPPortMin and UDPPortMax bound the media ports; 0 means any.
+	UDPPortMin, UDPPortMax uint16
+	// Clock is the source of time; nil means the system clock.
+	Clock clock.Clock
+}
+
+// DefaultConfig returns the settings of a plain `gatehouse` run.
+func DefaultConfig() Config {
+	return Config{
+		Addr:     "127.0.0.1:8080",
+		DataDir:  "gatehouse-data",
+		LogLevel: "info",
+		Demo:     true,
+	}
+}
+
+// publicURL is PublicURL, or http://localhost:PORT for a loopback or
+// unspecified listen address.
+func (c Config) publicURL(listenAddr string) (string, error) {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/"), nil
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "", fmt.Errorf("listen address %q: %w", listenAddr, err)
+	}
+	ip := net.ParseIP(host)
+	if host == "" || host == "localhost" || (ip != nil && (ip.IsLoopback() || ip.IsUnspecified())) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
