@@ -1,0 +1,92 @@
+// The signalling WebSocket: one per participant at /ws, JSON messages as in
+// signalling/PROTOCOL.md (version 1).
+
+export const PROTOCOL_VERSION = 1;
+
+// PING_INTERVAL_MS is how often the client sends an application-level ping.
+const PING_INTERVAL_MS = 15000;
+// OPEN_TIMEOUT_MS bounds how long the socket may take to open.
+const OPEN_TIMEOUT_MS = 10000;
+
+// signallingURL is the /ws address on the page's own origin, wss on https.
+export function signallingURL(loc = window.location) {
+  const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${loc.host}/ws`;
+}
+
+// Signal owns one WebSocket. It sends `join` as soon as the socket opens,
+// pings every 15 s, hands every parsed server message to onMessage and calls
+// onClose(event, {byClient}) once when the socket is gone.
+export class Signal {
+  constructor({ url, token, onMessage, onClose }) {
+    this.url = url;
+    this.token = token;
+    this.onMessage = onMessage;
+    this.onClose = onClose;
+    this.ws = null;
+    this.pingTimer = 0;
+    this.openTimer = 0;
+    this.closing = false;
+    this.closed = false;
+  }
+
+  open() {
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      console.error('gatehouse: cannot open WebSocket', err);
+      queueMicrotask(() => this.finish({ code: 1006, reason: String(err) }));
+      return;
+    }
+    this.ws = ws;
+    this.openTimer = setTimeout(() => {
+      if (ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, OPEN_TIMEOUT_MS);
+    ws.addEventListener('open', () => {
+      clearTimeout(this.openTimer);
+      this.send({ type: 'join', version: PROTOCOL_VERSION, token: this.token });
+      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_INTERVAL_MS);
+    });
+    ws.addEventListener('message', (ev) => {
+      if (this.closing || typeof ev.data !== 'string') return;
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        console.warn('gatehouse: ignoring a frame that is not JSON');
+        return;
+      }
+      if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
+      try {
+        this.onMessage(msg);
+      } catch (err) {
+        console.error('gatehouse: handling', msg.type, err);
+      }
+    });
+    ws.addEventListener('close', (ev) => this.finish(ev));
+    // An 'error' event is always followed by 'close'; nothing to do here.
+  }
+
+  // send writes msg if the socket is open and reports whether it did.
+  send(msg) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  // close ends the socket from this side; onClose then reports byClient.
+  close() {
+    this.closing = true;
+    if (this.ws && this.ws.readyState <= WebSocket.OPEN) this.ws.close(1000);
+    else this.finish({ code: 1000, reason: '' });
+  }
+
+  finish(ev) {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.openTimer);
+    clearInterval(this.pingTimer);
+    if (this.onClose) this.onClose(ev, { byClient: this.closing });
+  }
+}

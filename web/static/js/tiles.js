@@ -1,0 +1,146 @@
+// Tiles: one per remote participant, holding their video (always muted, so
+// it may autoplay) and their audio in a separate <audio> element (which a
+// browser may refuse to autoplay until the person taps "Turn on sound").
+
+function initials(name) {
+  const words = String(name || '').trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return '?';
+  const first = words[0][0];
+  const last = words.length > 1 ? words[words.length - 1][0] : '';
+  return (first + last).toUpperCase();
+}
+
+export class Tiles {
+  // container holds the tiles; nameOf(pid) gives a display name;
+  // onSoundBlocked() is called when a browser blocks audio playback;
+  // onChange() after a tile appears or disappears.
+  constructor({ container, nameOf, onSoundBlocked, onChange }) {
+    this.container = container;
+    this.nameOf = nameOf;
+    this.onSoundBlocked = onSoundBlocked || (() => {});
+    this.onChange = onChange || (() => {});
+    this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, tracks:Set}
+    this.watched = new WeakSet();
+  }
+
+  get size() {
+    return this.tiles.size;
+  }
+
+  ids() {
+    return [...this.tiles.keys()];
+  }
+
+  tile(pid) {
+    let t = this.tiles.get(pid);
+    if (t) return t;
+    const el = document.createElement('figure');
+    el.className = 'tile';
+    el.dataset.participant = pid;
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true;
+    video.setAttribute('playsinline', '');
+    video.setAttribute('aria-hidden', 'true');
+    const avatar = document.createElement('div');
+    avatar.className = 'avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    const audio = document.createElement('audio');
+    audio.autoplay = true;
+    const label = document.createElement('figcaption');
+    label.className = 'tile-name';
+    el.append(video, avatar, audio, label);
+    this.container.append(el);
+    t = { el, video, audio, label, avatar, tracks: new Set() };
+    this.tiles.set(pid, t);
+    this.rename(pid);
+    this.onChange();
+    return t;
+  }
+
+  // rename refreshes a tile's name label (after participant info arrives).
+  rename(pid) {
+    const t = this.tiles.get(pid);
+    if (!t) return;
+    const name = this.nameOf(pid);
+    t.label.textContent = name;
+    t.avatar.textContent = initials(name);
+    t.el.setAttribute('aria-label', name);
+  }
+
+  // add places a received track in its participant's tile.
+  add(pid, track, stream) {
+    const t = this.tile(pid);
+    t.tracks.add(track);
+    track.addEventListener('ended', () => this.drop(pid, track));
+    track.addEventListener('mute', () => this.render(pid));
+    track.addEventListener('unmute', () => this.render(pid));
+    if (stream && !this.watched.has(stream)) {
+      this.watched.add(stream);
+      stream.addEventListener('removetrack', (ev) => this.drop(pid, ev.track));
+    }
+    this.render(pid);
+  }
+
+  // drop removes one track; the tile goes when it has none left.
+  drop(pid, track) {
+    const t = this.tiles.get(pid);
+    if (!t || !t.tracks.delete(track)) return;
+    if (t.tracks.size === 0) this.remove(pid);
+    else this.render(pid);
+  }
+
+  render(pid) {
+    const t = this.tiles.get(pid);
+    if (!t) return;
+    const live = (kind) => [...t.tracks].filter((x) => x.kind === kind && x.readyState === 'live');
+    const videos = live('video');
+    const audios = live('audio');
+    setTracks(t.video, videos);
+    setTracks(t.audio, audios);
+    const showingVideo = videos.some((v) => !v.muted);
+    t.el.classList.toggle('no-video', !showingVideo);
+    if (videos.length) t.video.play().catch(() => {});
+    if (audios.length) this.playAudio(t.audio);
+  }
+
+  playAudio(audio) {
+    const p = audio.play();
+    if (p && p.catch) {
+      p.catch((err) => {
+        if (err && err.name === 'NotAllowedError') this.onSoundBlocked();
+      });
+    }
+  }
+
+  // resumeSound retries audio playback after a user gesture.
+  resumeSound() {
+    for (const t of this.tiles.values()) {
+      if (t.audio.srcObject) this.playAudio(t.audio);
+    }
+  }
+
+  remove(pid) {
+    const t = this.tiles.get(pid);
+    if (!t) return;
+    t.video.srcObject = null;
+    t.audio.srcObject = null;
+    t.el.remove();
+    this.tiles.delete(pid);
+    this.onChange();
+  }
+
+  clear() {
+    for (const pid of [...this.tiles.keys()]) this.remove(pid);
+  }
+}
+
+// setTracks points a media element at exactly these tracks, only touching
+// srcObject when they changed (a reassignment restarts playback).
+function setTracks(el, tracks) {
+  const cur = el.srcObject ? el.srcObject.getTracks() : [];
+  const same = cur.length === tracks.length && cur.every((x) => tracks.includes(x));
+  if (same) return;
+  el.srcObject = tracks.length ? new MediaStream(tracks) : null;
+}
