@@ -4,30 +4,37 @@
 
 export const LONDON = 'Europe/London';
 
-const londonTime = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit' });
-const londonDate = new Intl.DateTimeFormat('en-GB', {
-  timeZone: LONDON, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric',
-});
-const londonParts = new Intl.DateTimeFormat('en-GB', {
-  timeZone: LONDON, year: 'numeric', month: '2-digit', day: '2-digit',
-});
-
-// londonTimeOf formats an RFC 3339 string or Date as HH:MM in London.
-export function londonTimeOf(t) {
-  return londonTime.format(new Date(t));
+const formats = new Map();
+function fmt(zone, opts) {
+  const key = zone + JSON.stringify(opts);
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, ...opts });
+    formats.set(key, f);
+  }
+  return f;
 }
 
-// londonDateOf formats a date as "Monday 3 March 2026" in London.
-export function londonDateOf(t) {
-  return londonDate.format(new Date(t));
+// zonedTime formats an RFC 3339 string or Date as HH:MM in zone
+// (Europe/London unless told).
+export function zonedTime(t, zone = LONDON) {
+  return fmt(zone, { hour: '2-digit', minute: '2-digit' }).format(new Date(t));
 }
 
-// londonISODate returns YYYY-MM-DD of the London calendar day containing t
+// zonedISODate returns YYYY-MM-DD of the calendar day in zone containing t
 // (default now).
-export function londonISODate(t = new Date()) {
+export function zonedISODate(t = new Date(), zone = LONDON) {
   const parts = {};
-  for (const p of londonParts.formatToParts(new Date(t))) parts[p.type] = p.value;
+  for (const p of fmt(zone, { year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date(t))) {
+    parts[p.type] = p.value;
+  }
   return `${parts.year}-${parts.month}-${parts.day}`;
+}
+
+// addDays shifts a YYYY-MM-DD date by n calendar days.
+export function addDays(iso, n) {
+  const [y, m, d] = iso.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
 }
 
 // isoDateLabel formats a YYYY-MM-DD string for headings ("Monday 3 March 2026")
