@@ -59,3 +59,11 @@ func (r *Refusal) Is(target error) bool {
 func refuse(c Code, format string, args ...any) *Refusal {
 	return &Refusal{Code: c, Detail: fmt.Sprintf(format, args...)}
 }
+
+// Codes of the staff API's authentication and request handling.
+const (
+	ErrBadCredentials  Code = "bad_credentials"   // wrong username or password
+	ErrUnauthenticated Code = "unauthenticated"   // no valid session
+	ErrCSRF            Code = "csrf"              // cookie session without the matching X-CSRF-Token
+	ErrTooLarge        Code = "request_too_large" // body over the size limit
+)

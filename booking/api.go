@@ -1,0 +1,258 @@
+package booking
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/problem"
+)
+
+// MaxBodyBytes is the largest request body the API reads.
+const MaxBodyBytes = 64 << 10
+
+// SessionCookie is the name of the staff session cookie.
+const SessionCookie = "gatehouse_session"
+
+// CSRFHeader must carry the session's CSRF token on unsafe requests
+// authenticated by the cookie.
+const CSRFHeader = "X-CSRF-Token"
+
+// api is the staff HTTP API over a Service.
+type api struct {
+	svc *Service
+	log *slog.Logger
+}
+
+// principal is who an authenticated request is from.
+type principal struct {
+	staff   Staff
+	session Session
+}
+
+// authedHandler serves a request from an authenticated staff member.
+type authedHandler func(w http.ResponseWriter, r *http.Request, who principal)
+
+// NewAPI returns the staff API, JSON under /api/v1/ (mount it at "/api/v1/").
+// Every error is an application/problem+json document with a stable code;
+// see API.md.
+func NewAPI(s *Service, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &api{svc: s, log: log}
+	mux := http.NewServeMux()
+	a.route(mux, "/api/v1/auth/login", map[string]http.HandlerFunc{http.MethodPost: a.login})
+	a.route(mux, "/api/v1/auth/logout", map[string]http.HandlerFunc{http.MethodPost: a.authed(a.logout)})
+	a.route(mux, "/api/v1/me", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.me)})
+	a.route(mux, "/api/v1/prisons", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.prisons)})
+	a.route(mux, "/api/v1/prisons/{prisonId}/slots", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.slots)})
+	a.route(mux, "/api/v1/prisons/{prisonId}/prisoners", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.prisoners)})
+	a.route(mux, "/api/v1/prisoners/{prisonerId}/contacts", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.contacts)})
+	a.route(mux, "/api/v1/bookings", map[string]http.HandlerFunc{
+		http.MethodGet:  a.authed(a.listBookings),
+		http.MethodPost: a.authed(a.createBooking),
+	})
+	a.route(mux, "/api/v1/bookings/{id}", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.getBooking)})
+	a.route(mux, "/api/v1/bookings/{id}/cancel", map[string]http.HandlerFunc{http.MethodPost: a.authed(a.cancelBooking)})
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Error(w, http.StatusNotFound, "not_found", "there is no such API endpoint")
+	})
+	return a.recoverer(mux)
+}
+
+// route registers handlers for path by method, and a problem+json 405 for
+// every other method.
+func (a *api) route(mux *http.ServeMux, path string, handlers map[string]http.HandlerFunc) {
+	allow := make([]string, 0, len(handlers)+1)
+	for method, h := range handlers {
+		mux.Handle(method+" "+path, h)
+		allow = append(allow, method)
+		if method == http.MethodGet {
+			allow = append(allow, http.MethodHead)
+		}
+	}
+	sort.Strings(allow)
+	allowHeader := strings.Join(allow, ", ")
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allowHeader)
+		problem.Error(w, http.StatusMethodNotAllowed, "method_not_allowed",
+			fmt.Sprintf("%s is not allowed here; use %s", r.Method, allowHeader))
+	})
+}
+
+// recoverer turns a panic in a handler into a 500 problem.
+func (a *api) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.LogAttrs(r.Context(), slog.LevelError, "api handler panicked",
+					slog.String("path", r.URL.Path), slog.Any("panic", v))
+				problem.Error(w, http.StatusInternalServerError, "internal", "something went wrong on the server")
+			}
+		}()
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// unsafeMethod reports whether a method changes state and so needs CSRF
+// protection when the session comes from a cookie.
+func unsafeMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+// authed wraps h with authentication: a bearer token, or the session cookie
+// plus X-CSRF-Token on unsafe methods.
+func (a *api) authed(h authedHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, fromCookie := "", false
+		if hdr := r.Header.Get("Authorization"); hdr != "" {
+			scheme, tok, ok := strings.Cut(hdr, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				a.fail(w, r, refuse(ErrUnauthenticated, "the Authorization header must be 'Bearer <token>'"))
+				return
+			}
+			token = strings.TrimSpace(tok)
+		} else if c, err := r.Cookie(SessionCookie); err == nil {
+			token, fromCookie = c.Value, true
+		}
+		if token == "" {
+			a.fail(w, r, refuse(ErrUnauthenticated, "log in first: send 'Authorization: Bearer <token>' or the session cookie"))
+			return
+		}
+		st, sess, err := a.svc.authenticate(r.Context(), token)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if fromCookie && unsafeMethod(r.Method) && !checkCSRF(sess, r.Header.Get(CSRFHeader)) {
+			a.fail(w, r, refuse(ErrCSRF, "a cookie-authenticated %s needs the session's CSRF token in %s", r.Method, CSRFHeader))
+			return
+		}
+		h(w, r, principal{staff: st, session: sess})
+	}
+}
+
+// statusOf maps a refusal code to its HTTP status.
+func statusOf(c Code) int {
+	switch c {
+	case ErrValidation:
+		return http.StatusBadRequest
+	case ErrBadCredentials, ErrUnauthenticated:
+		return http.StatusUnauthorized
+	case ErrForbidden, ErrCSRF:
+		return http.StatusForbidden
+	case ErrSlotNotFound, ErrPrisonerNotFound:
+		return http.StatusNotFound
+	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive:
+		return http.StatusConflict
+	case ErrTooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// fail writes err as a problem document. Refusals and not-found keep their
+// code and detail; anything else is logged and becomes a bare 500.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ref *Refusal
+	switch {
+	case errors.As(err, &ref):
+		if ref.Code == ErrUnauthenticated || ref.Code == ErrBadCredentials {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		}
+		problem.Error(w, statusOf(ref.Code), string(ref.Code), ref.Detail)
+	case errors.Is(err, ErrNotFound):
+		problem.Error(w, http.StatusNotFound, "not_found", "there is no such record, or it is not yours to see")
+	default:
+		a.log.LogAttrs(r.Context(), slog.LevelError, "api request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		problem.Error(w, http.StatusInternalServerError, "internal", "something went wrong on the server")
+	}
+}
+
+// writeJSON sends v with status. It encodes first, so an encoding failure
+// still yields a clean 500.
+func (a *api) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		a.fail(w, r, fmt.Errorf("encode response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// decode reads one JSON object of at most MaxBodyBytes into dst, refusing
+// unknown fields and trailing data.
+func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return decodeError(err)
+		}
+		return refuse(ErrValidation, "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+// decodeError explains a JSON decoding error without echoing internals.
+func decodeError(err error) error {
+	var (
+		tooBig  *http.MaxBytesError
+		syntax  *json.SyntaxError
+		typeErr *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooBig):
+		return refuse(ErrTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+	case errors.Is(err, io.EOF):
+		return refuse(ErrValidation, "the body is empty; send a JSON object")
+	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
+		return refuse(ErrValidation, "the body is not valid JSON")
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return refuse(ErrValidation, "field %q has the wrong type", typeErr.Field)
+		}
+		return refuse(ErrValidation, "the body must be a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return refuse(ErrValidation, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return refuse(ErrValidation, "the body is not a valid JSON object")
+}
+
+// pathID parses a positive integer path value.
+func pathID(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	if !allDigits(s) || len(s) > 15 || s[0] == '0' {
+		return 0, refuse(ErrValidation, "%s must be a positive integer", name)
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, refuse(ErrValidation, "%s must be a positive integer", name)
+	}
+	return id, nil
+}
