@@ -146,12 +146,21 @@ function updateSelfState() {
   const audio = devices.track('audio');
   const video = devices.track('video');
   const muted = !audio || !devices.enabled.audio;
-  $('mute').setAttribute('aria-pressed', String(!!audio && !devices.enabled.audio));
-  $('camera').setAttribute('aria-pressed', String(!!video && !devices.enabled.video));
+  // The labels say what pressing does; data-off styles the switched-off state.
+  const micOff = !!audio && !devices.enabled.audio;
+  const camOff = !!video && !devices.enabled.video;
+  $('mute').textContent = micOff ? 'Unmute' : 'Mute';
+  $('mute').dataset.off = String(micOff);
+  $('camera').textContent = camOff ? 'Camera on' : 'Camera off';
+  $('camera').dataset.off = String(camOff);
   $('mute').disabled = !audio;
   $('camera').disabled = !video;
   $('self-muted').hidden = !muted;
   const noVideo = !video || !devices.enabled.video;
+  let placeholder = 'Your camera is off';
+  if (!devicesStarted) placeholder = 'Starting your camera…';
+  else if (!video) placeholder = 'No camera';
+  for (const el of document.querySelectorAll('.no-camera')) el.textContent = placeholder;
   for (const el of document.querySelectorAll('.self-tile, .self-preview')) el.classList.toggle('no-video', noVideo);
 }
 
@@ -174,8 +183,10 @@ setInterval(tick, 1000);
 
 // --- joining and the signalling session -----------------------------------
 
+let devicesStarted = false;
 const devicesReady = token
   ? devices.start().then((problem) => {
+    devicesStarted = true;
     if (problem) {
       $('device-problem').textContent = problem.message;
       $('device-problem').hidden = false;
