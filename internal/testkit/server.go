@@ -4,6 +4,7 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -27,6 +28,7 @@ type Server struct {
 	URL   string // http://127.0.0.1:PORT
 	WSURL string // ws://127.0.0.1:PORT/ws
 	Clock *clock.Offset
+	stop  func() error
 }
 
 // Start runs every role on a fresh store in t.TempDir with the demo seeded,
@@ -58,24 +60,33 @@ func Start(t testing.TB) *Server {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app shutdown: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("app did not shut down in 30 s")
-		}
-	})
-	return &Server{
+	s := &Server{
 		App:   a,
 		URL:   cfg.PublicURL,
 		WSURL: "ws" + strings.TrimPrefix(cfg.PublicURL, "http") + "/ws",
 		Clock: clk,
 	}
+	s.stop = func() error {
+		cancel()
+		select {
+		case err := <-done:
+			done <- err // a second Stop sees the same result
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("app did not shut down in 30 s")
+		}
+	}
+	t.Cleanup(func() {
+		if err := s.Stop(); err != nil {
+			t.Errorf("app shutdown: %v", err)
+		}
+	})
+	return s
 }
+
+// Stop shuts the server down gracefully, as SIGTERM would, and returns what
+// the shutdown reported. It may be called more than once.
+func (s *Server) Stop() error { return s.stop() }
 
 // Signer returns a join-token signer with the server's secret and clock.
 func (s *Server) Signer(t testing.TB) *auth.JoinSigner {
