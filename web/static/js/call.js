@@ -149,7 +149,10 @@ export class CallMedia {
   handleAnswer(sdp) {
     this.pub.run(async () => {
       const pc = this.pub.pc;
-      if (!pc || pc.signalingState !== 'have-local-offer') return;
+      if (!pc || pc.signalingState !== 'have-local-offer') {
+        this.offerPending = false; // a stray answer: nothing is outstanding
+        return;
+      }
       await pc.setRemoteDescription({ type: 'answer', sdp });
       await this.pub.flush();
       this.offerPending = false;

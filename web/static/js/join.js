@@ -2,7 +2,14 @@
 // signalling protocol (signalling/PROTOCOL.md). The join token is read from
 // the URL fragment (#token=...), which browsers never send to the server.
 //
-// Test hooks: window.gatehouse = { state(), join(), stats() }.
+// Hooks for automated browser tests:
+//   window.gatehouse.state()  'preview' | 'waiting' | 'live' | 'ended' | 'error'
+//   window.gatehouse.join()   the same as pressing the Join button (id "join")
+//   window.gatehouse.stats()  Promise of {framesDecoded, packetsReceived,
+//                             remoteParticipants}: video inbound-rtp totals of
+//                             the subscriber connection, and how many other
+//                             participants are present (by signalling or by
+//                             received media).
 
 import { Signal, signallingURL } from './signal.js';
 import { CallMedia } from './call.js';
@@ -464,6 +471,8 @@ $('rejoin').addEventListener('click', () => window.location.reload());
 // Any first gesture lets the level meter (and blocked sound) start.
 document.addEventListener('pointerdown', () => devices.resumeAudio(), { once: true });
 document.addEventListener('keydown', () => devices.resumeAudio(), { once: true });
+// A different join link pasted into this tab changes only the fragment.
+window.addEventListener('hashchange', () => window.location.reload());
 window.addEventListener('pagehide', () => {
   if (signal && (state === 'waiting' || state === 'live')) send({ type: 'leave' });
 });
