@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/internal/testkit"
@@ -59,7 +58,7 @@ func browser(t *testing.T, exe string) context.Context {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
@@ -70,8 +69,6 @@ type pageStats struct {
 	PacketsReceived    int `json:"packetsReceived"`
 	RemoteParticipants int `json:"remoteParticipants"`
 }
-
-func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
 
 // TestTwoBrowsersHoldAVisit opens both join links of one visit in two
 // headless Chromium instances, joins through the page's own button, and
@@ -88,10 +85,10 @@ func TestTwoBrowsersHoldAVisit(t *testing.T) {
 	for i, p := range b.Participants {
 		tabs[i] = browser(t, exe)
 		ctx, cancel := context.WithTimeout(tabs[i], 30*time.Second)
-		err := chromedp.Run(ctx,
+		err := chromedp.Do(ctx,
 			chromedp.Navigate(p.JoinURL),
-			chromedp.WaitEnabled("#join", chromedp.ByID),
-			chromedp.Click("#join", chromedp.ByID),
+			chromedp.WaitEnabled(chromedp.ID("join")),
+			chromedp.Click(chromedp.ID("join")),
 		)
 		cancel()
 		if err != nil {
@@ -105,7 +102,8 @@ func TestTwoBrowsersHoldAVisit(t *testing.T) {
 		done := true
 		for i, tab := range tabs {
 			ctx, cancel := context.WithTimeout(tab, 5*time.Second)
-			err := chromedp.Run(ctx, chromedp.Evaluate(`window.gatehouse.stats()`, &stats[i], awaitPromise))
+			var err error
+			stats[i], err = chromedp.Run(ctx, chromedp.Evaluate[pageStats](`window.gatehouse.stats()`, chromedp.EvalAwaitPromise))
 			cancel()
 			if err != nil {
 				t.Fatalf("%s: read stats: %v", b.Participants[i].Name, err)
@@ -118,8 +116,7 @@ func TestTwoBrowsersHoldAVisit(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			var state string
-			_ = chromedp.Run(tabs[0], chromedp.Evaluate(`window.gatehouse.state()`, &state))
+			state, _ := chromedp.Run(tabs[0], chromedp.Evaluate[string](`window.gatehouse.state()`))
 			t.Fatalf("frames not decoded in time: %+v (first page state %q)", stats, state)
 		}
 		time.Sleep(250 * time.Millisecond)

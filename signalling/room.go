@@ -60,13 +60,15 @@ func newRoom(s *Server, b booking.Booking, media *sfu.Room, now time.Time) *room
 	return r
 }
 
-// add admits s to the room and starts its media if the call is live. It
-// returns the state and the others present, or false once the room ended.
-func (r *room) add(s *session) (string, []peerInfo, bool) {
+// add admits s to the room, sends its welcome and starts its media if the
+// call is live. It returns false once the room has ended. The welcome is
+// queued under the room lock, so it is always the first message the client
+// gets, before any state change or offer.
+func (r *room) add(s *session) bool {
 	r.mu.Lock()
 	if r.state == stateEnded {
 		r.mu.Unlock()
-		return "", nil, false
+		return false
 	}
 	old := r.sessions[s.participant.ID]
 	r.sessions[s.participant.ID] = s
@@ -79,8 +81,10 @@ func (r *room) add(s *session) (string, []peerInfo, bool) {
 			notify = append(notify, o)
 		}
 	}
+	s.send(r.welcome(s, state, others))
 	r.mu.Unlock()
 
+	s.log.Info("participant admitted", "state", state, "replacing", old != nil)
 	if old != nil {
 		old.end(EndReplaced)
 		for _, o := range notify {
@@ -93,7 +97,28 @@ func (r *room) add(s *session) (string, []peerInfo, bool) {
 	for _, o := range notify {
 		o.send(participantJoinedMsg{Type: msgParticipantJoined, Participant: s.peer()})
 	}
-	return state, others, true
+	return true
+}
+
+func (r *room) welcome(s *session, state string, others []peerInfo) welcomeMsg {
+	b := r.booking
+	return welcomeMsg{
+		Type:        msgWelcome,
+		Version:     ProtocolVersion,
+		Participant: s.peer(),
+		Call: callInfo{
+			BookingID: b.ID,
+			Reference: b.Reference,
+			CallType:  string(b.CallType),
+			StartsAt:  b.StartsAt.UTC(),
+			EndsAt:    b.EndsAt.UTC(),
+			State:     state,
+			Recorded:  b.CallType == booking.CallSocial,
+		},
+		Participants: others,
+		ICEServers:   r.srv.cfg.ICEServers,
+		ServerTime:   r.srv.clock.Now().UTC(),
+	}
 }
 
 // remove takes s out of the room if it is still the participant's current

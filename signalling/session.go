@@ -185,32 +185,13 @@ func (s *session) join(ctx context.Context, msg inbound) {
 	s.room = r
 	s.participant = p
 	s.log = r.log.With("participant", p.ID, "role", string(p.Role))
-	state, others, ok := r.add(s)
-	if !ok {
+	if !r.add(s) {
 		s.room = nil
 		m.Admissions.WithLabelValues(CodeCallEnded).Inc()
 		s.fail(CodeCallEnded, "This call has ended.")
 		return
 	}
 	m.Admissions.WithLabelValues("admitted").Inc()
-	s.log.Info("participant admitted", "state", state)
-	s.send(welcomeMsg{
-		Type:        msgWelcome,
-		Version:     ProtocolVersion,
-		Participant: s.peer(),
-		Call: callInfo{
-			BookingID: b.ID,
-			Reference: b.Reference,
-			CallType:  string(b.CallType),
-			StartsAt:  b.StartsAt.UTC(),
-			EndsAt:    b.EndsAt.UTC(),
-			State:     state,
-			Recorded:  b.CallType == booking.CallSocial,
-		},
-		Participants: others,
-		ICEServers:   s.srv.cfg.ICEServers,
-		ServerTime:   s.srv.clock.Now().UTC(),
-	})
 }
 
 func (s *session) peer() peerInfo {
