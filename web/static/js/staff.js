@@ -211,16 +211,29 @@ function renderSlots() {
     return;
   }
   const now = Date.now();
-  box.replaceChildren(...data.slots.map((s) => {
+  // Slots that are over cannot be booked: leave them out, but say so.
+  const current = data.slots.filter((s) => Date.parse(s.endsAt) > now);
+  const over = data.slots.length - current.length;
+  const note = over > 0
+    ? h('p', { class: 'hint' }, `${over} earlier ${over === 1 ? 'slot is' : 'slots are'} already over.`)
+    : null;
+  if (current.length === 0) {
+    box.replaceChildren(h('p', { class: 'empty' }, 'All slots on this date are over.'));
+    return;
+  }
+  box.replaceChildren(...[note].filter(Boolean), ...current.map((s) => {
     const types = Array.isArray(s.callTypes) ? s.callTypes : [];
     const allowed = types.length === 0 || types.includes(ct);
     const past = Date.parse(s.endsAt) <= now;
     const full = Number(s.remaining) <= 0;
-    const disabled = !allowed || past || full;
+    // bookable (when the API sends it) covers the booking window too.
+    const closed = s.bookable === false;
+    const disabled = !allowed || past || full || closed;
     let why = '';
     if (past) why = 'Already over';
     else if (!allowed) why = `Not for ${CALL_TYPE_NAMES[ct].toLowerCase()}s`;
     else if (full) why = 'Full';
+    else if (closed) why = 'Cannot be booked now';
     const places = `${s.remaining} of ${s.capacity} ${s.capacity === 1 ? 'place' : 'places'} left`;
     const detail = [s.roomName, places, types.map((t) => CALL_TYPE_NAMES[t] || t).join(', ')]
       .filter(Boolean).join(' · ');
