@@ -51,6 +51,7 @@ let clockOffset = 0; // server time minus local time, ms
 let finished = false; // `ended` or a fatal error arrived: do not reconnect
 let welcomed = false; // this socket got `welcome`
 let reconnects = 0;
+let devicesStarted = false; // the camera/microphone request has settled
 const participants = new Map(); // id -> {id, name, role}, everyone but us
 
 const token = readToken();
@@ -190,7 +191,6 @@ setInterval(tick, 1000);
 
 // --- joining and the signalling session -----------------------------------
 
-let devicesStarted = false;
 const devicesReady = token
   ? devices.start().then((problem) => {
     devicesStarted = true;
