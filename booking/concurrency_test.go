@@ -13,6 +13,7 @@ import (
 // for 50 different prisoners, at one slot of capacity 3: exactly 3 are
 // confirmed and 47 are refused as slot_full.
 func TestConcurrentCreateNeverOverbooks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, defaultNow())
 	clerk := e.login("clerk")
 	sl := e.slot("2026-11-23", "09:00", "Visits room")

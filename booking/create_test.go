@@ -11,6 +11,7 @@ import (
 // refused request leaves bookings, participants and the audit log as they
 // were.
 func TestCreateRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, defaultNow()) // Monday 2026-11-23 08:00 London
 	clerk := e.login("clerk")
 	ids := e.contactIDs()
@@ -86,15 +87,15 @@ func TestCreateRefusals(t *testing.T) {
 		{"negative contact", req(daniel, later, CallSocial, -3), 400, ErrValidation},
 		{"five contacts", req(daniel, later, CallSocial, sarah, tom, adult3, adult4, child), 422, ErrTooManyVisitors},
 		{"malformed slot", req(daniel, "nine-o-clock", CallSocial, tom), 404, ErrSlotNotFound},
-		{"leading zero slot", req(daniel, "0" + later, CallSocial, tom), 404, ErrSlotNotFound},
+		{"leading zero slot", req(daniel, "0"+later, CallSocial, tom), 404, ErrSlotNotFound},
 		{"no template", req(daniel, "9999-20261123-0900", CallSocial, tom), 404, ErrSlotNotFound},
-		{"wrong weekday", req(daniel, tpl + "-20261124-0900", CallSocial, tom), 404, ErrSlotNotFound},
-		{"impossible date", req(daniel, tpl + "-20261131-0900", CallSocial, tom), 404, ErrSlotNotFound},
-		{"unaligned minute", req(daniel, tpl + "-20261123-0915", CallSocial, tom), 404, ErrSlotNotFound},
-		{"after hours", req(daniel, tpl + "-20261123-1700", CallSocial, tom), 404, ErrSlotNotFound},
+		{"wrong weekday", req(daniel, tpl+"-20261124-0900", CallSocial, tom), 404, ErrSlotNotFound},
+		{"impossible date", req(daniel, tpl+"-20261131-0900", CallSocial, tom), 404, ErrSlotNotFound},
+		{"unaligned minute", req(daniel, tpl+"-20261123-0915", CallSocial, tom), 404, ErrSlotNotFound},
+		{"after hours", req(daniel, tpl+"-20261123-1700", CallSocial, tom), 404, ErrSlotNotFound},
 		{"call type", req(daniel, small.ID, CallLegal, priya), 422, ErrCallTypeNotAllowed},
-		{"past slot", req(daniel, tpl + "-20261116-0900", CallSocial, tom), 422, ErrOutsideWindow},
-		{"too far ahead", req(daniel, tpl + "-20261221-0900", CallSocial, tom), 422, ErrOutsideWindow},
+		{"past slot", req(daniel, tpl+"-20261116-0900", CallSocial, tom), 422, ErrOutsideWindow},
+		{"too far ahead", req(daniel, tpl+"-20261221-0900", CallSocial, tom), 422, ErrOutsideWindow},
 		{"no prisoner record", req(987654, later, CallSocial, tom), 404, ErrPrisonerNotFound},
 		{"other prison", req(elsewhere, later, CallSocial, tom), 422, ErrPrisonerNotAtPrison},
 		{"released", req(released, later, CallSocial, releasedContact), 422, ErrPrisonerInactive},
@@ -129,6 +130,7 @@ func TestCreateRefusals(t *testing.T) {
 // TestBookingWindow covers the edges: a slot in progress may be booked until
 // MinRemaining before its end; MaxAdvance ahead is the limit.
 func TestBookingWindow(t *testing.T) {
+	t.Parallel()
 	loc := london(t)
 	// 09:20 local on Monday 2026-11-23: the 09:00 slot has 10 minutes left.
 	e := newEnv(t, time.Date(2026, 11, 23, 9, 20, 0, 0, loc))
@@ -161,6 +163,7 @@ func TestBookingWindow(t *testing.T) {
 // TestCreateResponse checks the 201: Location, reference, participants in
 // order with join links, and that the booking reads back the same.
 func TestCreateResponse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, defaultNow())
 	clerk := e.login("clerk")
 	ids := e.contactIDs()
@@ -227,6 +230,7 @@ func TestCreateResponse(t *testing.T) {
 
 // TestCancel cancels once, then refuses a second cancel and bad reasons.
 func TestCancel(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, defaultNow())
 	clerk := e.login("clerk")
 	sl := e.slot("2026-11-24", "10:00", "Visits room")
@@ -279,6 +283,7 @@ func TestCancel(t *testing.T) {
 
 // TestRoles: security reads only, probation books only probation calls.
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, defaultNow())
 	ids := e.contactIDs()
 	sl := e.slot("2026-11-24", "11:00", "Visits room")

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,11 +51,79 @@ type env struct {
 	demo    Demo
 }
 
-// newEnv starts an env whose clock reads now.
+// seededTemplate is a database file seeded once per test binary: seeding
+// hashes four bcrypt passwords, which is slow under the race detector, so
+// each env starts from a copy of it instead.
+var seededTemplate struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if seededTemplate.dir != "" {
+		_ = os.RemoveAll(seededTemplate.dir)
+	}
+	os.Exit(code)
+}
+
+// seededCopy copies the seeded template database to path.
+func seededCopy(t *testing.T, path string) {
+	t.Helper()
+	seededTemplate.once.Do(func() {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "gatehouse-booking-test-")
+		if err != nil {
+			seededTemplate.err = err
+			return
+		}
+		seededTemplate.dir = dir
+		store, err := OpenSQLite(ctx, filepath.Join(dir, "seeded.db"))
+		if err != nil {
+			seededTemplate.err = err
+			return
+		}
+		signer, err := auth.NewJoinSigner([]byte(testKey), clock.Real{})
+		if err == nil {
+			_, err = Seed(ctx, NewService(store, signer, nil, nil, nil, Config{}))
+		}
+		if cerr := store.Close(); err == nil {
+			err = cerr
+		}
+		seededTemplate.err = err
+	})
+	if seededTemplate.err != nil {
+		t.Fatal(seededTemplate.err)
+	}
+	data, err := os.ReadFile(filepath.Join(seededTemplate.dir, "seeded.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newEnv starts an env whose clock reads now, on a copy of the seeded
+// database.
 func newEnv(t *testing.T, now time.Time) *env {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	seededCopy(t, path)
+	return openEnv(t, path, now)
+}
+
+// newFreshEnv starts an env on an empty database, seeded by the env itself.
+func newFreshEnv(t *testing.T, now time.Time) *env {
+	t.Helper()
+	return openEnv(t, filepath.Join(t.TempDir(), "gatehouse.db"), now)
+}
+
+func openEnv(t *testing.T, path string, now time.Time) *env {
+	t.Helper()
 	ctx := context.Background()
-	store, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "gatehouse.db"))
+	store, err := OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
