@@ -41,9 +41,7 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		Secure:   true,
 		SameSite: http.SameSiteStrictMode,
 	})
-	a.writeJSON(w, r, http.StatusOK, sessionResponse{
-		Token: res.Token, CSRFToken: res.CSRFToken, ExpiresAt: res.ExpiresAt, Staff: res.Staff,
-	})
+	a.writeJSON(w, r, http.StatusOK, sessionResponse(res))
 }
 
 // logout serves POST /api/v1/auth/logout: it ends the session and clears

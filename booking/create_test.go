@@ -224,6 +224,13 @@ func TestCreateResponse(t *testing.T) {
 	}
 	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings?from=2026-11-01&to=2026-12-31", nil).
 		wantProblem(t, 400, string(ErrValidation))
+	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings?prisonId=abc", nil).wantProblem(t, 400, string(ErrValidation))
+	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings?prisonId=99", nil).wantProblem(t, 404, "not_found")
+	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings?prisonId="+itoa(e.demo.PrisonID)+"&from=2026-11-23", nil).
+		decode(t, http.StatusOK, &list)
+	if len(list) != 1 {
+		t.Errorf("default range from 2026-11-23: %d bookings", len(list))
+	}
 	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings/999999", nil).wantProblem(t, 404, "not_found")
 	e.as(clerk.Token, http.MethodGet, "/api/v1/bookings/abc", nil).wantProblem(t, 400, string(ErrValidation))
 }

@@ -45,16 +45,6 @@ type SlotTemplate struct {
 	ValidTo     time.Time
 }
 
-// Allows reports whether the template takes calls of type t.
-func (t SlotTemplate) Allows(ct CallType) bool {
-	for _, c := range t.CallTypes {
-		if c == ct {
-			return true
-		}
-	}
-	return false
-}
-
 // ValidOn reports whether the civil date d (midnight UTC) is within the
 // template's validity.
 func (t SlotTemplate) ValidOn(d time.Time) bool {

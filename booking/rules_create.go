@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -96,7 +97,7 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 		if err != nil {
 			return err
 		}
-		if !slotAllows(sl, req.CallType) {
+		if !slices.Contains(sl.CallTypes, req.CallType) {
 			return refuse(ErrCallTypeNotAllowed, "slot %s does not take %s calls", sl.ID, req.CallType)
 		}
 		if !s.inWindow(sl, now) {
@@ -167,15 +168,6 @@ func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key s
 		return Slot{}, refuse(ErrSlotNotFound, "there is no slot %s", key)
 	}
 	return sl, nil
-}
-
-func slotAllows(sl Slot, ct CallType) bool {
-	for _, c := range sl.CallTypes {
-		if c == ct {
-			return true
-		}
-	}
-	return false
 }
 
 // checkPrisoner loads the prisoner and checks they are active at prisonID.

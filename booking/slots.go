@@ -97,7 +97,9 @@ func allDigits(s string) bool {
 // wall-clock time is converted to UTC with time.Date in loc, so a 09:00
 // slot is 09:00 UTC in winter and 08:00 UTC in summer in Europe/London. A
 // wall-clock time that does not exist (the hour skipped when clocks go
-// forward) has no slot; the slot lasts SlotMinutes of real time.
+// forward) has no slot; one that occurs twice (clocks going back) has one
+// slot, at the instant time.Date picks. A slot lasts SlotMinutes of real
+// time, so slots of one template never overlap.
 func slotAt(t SlotTemplate, loc *time.Location, date time.Time, minute int) (Slot, bool) {
 	if date.Weekday() != t.Weekday || !t.ValidOn(date) || t.SlotMinutes <= 0 {
 		return Slot{}, false

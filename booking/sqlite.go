@@ -30,8 +30,10 @@ type SQLiteStore struct {
 // OpenSQLite opens (creating if needed) the SQLite database at path and
 // migrates it to the newest schema.
 func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("open sqlite: invalid path %q", path)
+	// Each connection of an in-memory database would be a separate,
+	// empty database; query strings would override the settings below.
+	if path == "" || strings.HasPrefix(path, ":") || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open sqlite: %q is not a database file path", path)
 	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")

@@ -116,8 +116,10 @@ func TestReopen(t *testing.T) {
 	if _, err := s.CreateRoom(ctx, Room{PrisonID: 999, Name: "orphan"}); err == nil {
 		t.Error("a room without a prison was accepted")
 	}
-	if _, err := OpenSQLite(ctx, path+"?mode=ro"); err == nil {
-		t.Error("a path with a query was accepted")
+	for _, bad := range []string{path + "?mode=ro", ":memory:", ""} {
+		if _, err := OpenSQLite(ctx, bad); err == nil {
+			t.Errorf("OpenSQLite(%q) accepted", bad)
+		}
 	}
 }
 
