@@ -60,5 +60,8 @@ func (s *Service) CancelBooking(ctx context.Context, actor Staff, id int64, reas
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "booking cancelled", slog.Int64("booking_id", id),
 		slog.String("reference", b.Reference), slog.Int64("staff_id", actor.ID))
+	if s.ender != nil && s.ender.EndCall(ctx, id, "cancelled") {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "live call ended by cancellation", slog.Int64("booking_id", id))
+	}
 	return b, nil
 }

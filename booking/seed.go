@@ -152,6 +152,8 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 	}{
 		{Contact{Name: "Sarah Price", Kind: ContactSocial, DateOfBirth: time.Date(1990, 4, 12, 0, 0, 0, 0, time.UTC)}, "partner"},
 		{Contact{Name: "Tom Price", Kind: ContactSocial, DateOfBirth: time.Date(1962, 9, 3, 0, 0, 0, 0, time.UTC)}, "father"},
+		{Contact{Name: "Ellie Price", Kind: ContactSocial, DateOfBirth: time.Date(2015, 6, 20, 0, 0, 0, 0, time.UTC)}, "daughter"},
+		{Contact{Name: "Jack Price", Kind: ContactSocial, DateOfBirth: time.Date(2018, 2, 11, 0, 0, 0, 0, time.UTC)}, "son"},
 		{Contact{Name: "Priya Shah (solicitor)", Kind: ContactLegal}, "solicitor"},
 		{Contact{Name: "Mark Ellis (probation officer)", Kind: ContactProbation}, "probation officer"},
 	}

@@ -68,7 +68,18 @@ type Service struct {
 	metrics *metrics.Metrics // may be nil
 	log     *slog.Logger
 	cfg     Config
+	ender   CallEnder // may be nil: no live calls to end
 }
+
+// CallEnder ends a booking's call if it is live. The signalling server is
+// one; the booking service uses it so that a cancelled call does not go on.
+type CallEnder interface {
+	EndCall(ctx context.Context, bookingID int64, reason string) bool
+}
+
+// SetCallEnder makes s end live calls through e when their booking is
+// cancelled. Call it while wiring, before serving requests.
+func (s *Service) SetCallEnder(e CallEnder) { s.ender = e }
 
 // NewService returns a Service. A nil clk is the real clock, a nil m counts
 // nothing and a nil log discards; zero Config fields take their defaults.

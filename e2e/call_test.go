@@ -242,3 +242,34 @@ func TestCallWarnsThenEndsOnTime(t *testing.T) {
 	_, err = client.Dial(ctx, client.Options{URL: srv.WSURL, Token: testkit.TokenFromURL(t, b.Participants[0].JoinURL), LoopbackOnly: true})
 	assertRefused(t, err, "token_expired", "call_ended", "booking_cancelled")
 }
+
+func TestFivePersonVisitCarriesEveryonesMedia(t *testing.T) {
+	srv := testkit.Start(t)
+	b, clients := joinLive(t, srv, 4)
+	if len(clients) != 5 {
+		t.Fatalf("%d participants, want the prisoner and 4 visitors", len(clients))
+	}
+	waitMedia(t, b, clients, nil)
+}
+
+func TestCancellingALiveCallEndsIt(t *testing.T) {
+	srv := testkit.Start(t)
+	b, clients := joinLive(t, srv, 1)
+	waitMedia(t, b, clients, nil)
+
+	token := srv.Login(t, "clerk", "demo-clerk-pass")
+	if st := srv.Do(t, "POST", "/api/v1/bookings/"+itoa(b.ID)+"/cancel", token, map[string]string{"reason": "prisoner unwell"}, nil); st != 200 {
+		t.Fatalf("cancel: status %d", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, c := range clients {
+		e, err := c.Next(ctx, "ended")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Reason != "cancelled" {
+			t.Fatalf("ended with %q, want cancelled", e.Reason)
+		}
+	}
+}

@@ -100,6 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	}
 	a.Signal = signalling.New(signalling.Config{}, a.Bookings, signer, a.media, cfg.Clock,
 		log.With("role", "signalling"), a.Metrics)
+	a.Bookings.SetCallEnder(a.Signal)
 	ok = true
 	return a, nil
 }

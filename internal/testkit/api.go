@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/booking"
 )
 
-// Do sends a JSON request with a bearer token and decodes a JSON answer into
-// out (when non-nil). It returns the status code.
+// Do sends a JSON request with a bearer token and decodes a successful JSON
+// answer into out (when non-nil). It returns the status code.
 func (s *Server) Do(t testing.TB, method, path, token string, body, out any) int {
 	t.Helper()
 	var rd io.Reader
@@ -43,7 +44,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body, out any) int
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != nil && len(data) > 0 {
+	if out != nil && len(data) > 0 && resp.StatusCode < 300 {
 		if err := json.Unmarshal(data, out); err != nil {
 			t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
 		}
@@ -142,17 +143,26 @@ func (s *Server) BookDemo(t testing.TB, start time.Time, ct booking.CallType, n 
 		}
 	}
 	var contacts []struct {
-		ID       int64  `json:"id"`
-		Kind     string `json:"kind"`
-		Approved bool   `json:"approved"`
-		Banned   bool   `json:"banned"`
+		ID          int64  `json:"id"`
+		Kind        string `json:"kind"`
+		Approved    bool   `json:"approved"`
+		Banned      bool   `json:"banned"`
+		DateOfBirth string `json:"dateOfBirth"`
 	}
 	if st := s.Do(t, http.MethodGet, fmt.Sprintf("/api/v1/prisoners/%d/contacts", prisonerID), token, nil, &contacts); st != http.StatusOK {
 		t.Fatalf("list contacts: status %d", st)
 	}
-	var ids []int64
+	eligible := contacts[:0]
 	for _, c := range contacts {
-		if c.Kind == string(ct) && c.Approved && !c.Banned && len(ids) < n {
+		if c.Kind == string(ct) && c.Approved && !c.Banned {
+			eligible = append(eligible, c)
+		}
+	}
+	// Oldest first, so that the lead visitor is an adult.
+	sort.SliceStable(eligible, func(i, j int) bool { return eligible[i].DateOfBirth < eligible[j].DateOfBirth })
+	var ids []int64
+	for _, c := range eligible {
+		if len(ids) < n {
 			ids = append(ids, c.ID)
 		}
 	}
