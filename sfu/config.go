@@ -46,7 +46,14 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
-		se.SetNAT1To1IPs(cfg.NAT1To1IPs, webrtc.ICECandidateTypeHost)
+		// Host candidates carry the public address instead of the local one.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+			Mode:            webrtc.ICEAddressRewriteReplace,
+		}); err != nil {
+			return nil, fmt.Errorf("public media addresses: %w", err)
+		}
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
