@@ -49,23 +49,48 @@ func NewAPI(s *Service, log *slog.Logger) http.Handler {
 	}
 	a := &api{svc: s, log: log}
 	mux := http.NewServeMux()
-	a.route(mux, "/api/v1/auth/login", map[string]http.HandlerFunc{http.MethodPost: a.login})
-	a.route(mux, "/api/v1/auth/logout", map[string]http.HandlerFunc{http.MethodPost: a.authed(a.logout)})
-	a.route(mux, "/api/v1/me", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.me)})
-	a.route(mux, "/api/v1/prisons", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.prisons)})
-	a.route(mux, "/api/v1/prisons/{prisonId}/slots", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.slots)})
-	a.route(mux, "/api/v1/prisons/{prisonId}/prisoners", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.prisoners)})
-	a.route(mux, "/api/v1/prisoners/{prisonerId}/contacts", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.contacts)})
-	a.route(mux, "/api/v1/bookings", map[string]http.HandlerFunc{
-		http.MethodGet:  a.authed(a.listBookings),
-		http.MethodPost: a.authed(a.createBooking),
-	})
-	a.route(mux, "/api/v1/bookings/{id}", map[string]http.HandlerFunc{http.MethodGet: a.authed(a.getBooking)})
-	a.route(mux, "/api/v1/bookings/{id}/cancel", map[string]http.HandlerFunc{http.MethodPost: a.authed(a.cancelBooking)})
+	var paths []string
+	byPath := map[string]map[string]http.HandlerFunc{}
+	for _, rt := range a.routes() {
+		if byPath[rt.path] == nil {
+			paths = append(paths, rt.path)
+			byPath[rt.path] = map[string]http.HandlerFunc{}
+		}
+		byPath[rt.path][rt.method] = rt.handler
+	}
+	for _, p := range paths {
+		a.route(mux, p, byPath[p])
+	}
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Error(w, http.StatusNotFound, "not_found", "there is no such API endpoint")
 	})
 	return a.recoverer(mux)
+}
+
+// apiRoute is one operation of the API: a method, a ServeMux path pattern
+// (also the OpenAPI path template) and its handler.
+type apiRoute struct {
+	method, path string
+	handler      http.HandlerFunc
+}
+
+// routes is every operation NewAPI serves; the OpenAPI test checks that
+// openapi.json documents exactly these.
+func (a *api) routes() []apiRoute {
+	return []apiRoute{
+		{http.MethodGet, "/api/v1/openapi.json", serveOpenAPI},
+		{http.MethodPost, "/api/v1/auth/login", a.login},
+		{http.MethodPost, "/api/v1/auth/logout", a.authed(a.logout)},
+		{http.MethodGet, "/api/v1/me", a.authed(a.me)},
+		{http.MethodGet, "/api/v1/prisons", a.authed(a.prisons)},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/slots", a.authed(a.slots)},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/prisoners", a.authed(a.prisoners)},
+		{http.MethodGet, "/api/v1/prisoners/{prisonerId}/contacts", a.authed(a.contacts)},
+		{http.MethodGet, "/api/v1/bookings", a.authed(a.listBookings)},
+		{http.MethodPost, "/api/v1/bookings", a.authed(a.createBooking)},
+		{http.MethodGet, "/api/v1/bookings/{id}", a.authed(a.getBooking)},
+		{http.MethodPost, "/api/v1/bookings/{id}/cancel", a.authed(a.cancelBooking)},
+	}
 }
 
 // route registers handlers for path by method, and a problem+json 405 for
