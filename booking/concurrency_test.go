@@ -11,10 +11,18 @@ import (
 
 // TestConcurrentCreateNeverOverbooks fires 50 simultaneous create requests,
 // for 50 different prisoners, at one slot of capacity 3: exactly 3 are
-// confirmed and 47 are refused as slot_full.
+// confirmed and 47 are refused as slot_full, on each store.
 func TestConcurrentCreateNeverOverbooks(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, defaultNow())
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			testConcurrentCreateNeverOverbooks(t, k.newEnv(t, defaultNow()))
+		})
+	}
+}
+
+func testConcurrentCreateNeverOverbooks(t *testing.T, e *env) {
 	clerk := e.login("clerk")
 	sl := e.slot("2026-11-23", "09:00", "Visits room")
 	if sl.Capacity != 3 {

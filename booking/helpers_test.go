@@ -37,12 +37,13 @@ func london(t *testing.T) *time.Location {
 	return loc
 }
 
-// env is a booking service on a real SQLite file behind a real HTTP server,
-// seeded with the demo prison.
+// env is a booking service on a real store (a SQLite file, or a PostgreSQL
+// database: see newPostgresEnv) behind a real HTTP server, seeded with the
+// demo prison.
 type env struct {
 	t       *testing.T
 	ctx     context.Context
-	store   *SQLiteStore
+	store   *sqlStore
 	clock   *clock.Offset
 	signer  *auth.JoinSigner
 	metrics *metrics.Metrics
@@ -122,11 +123,18 @@ func newFreshEnv(t *testing.T, now time.Time) *env {
 
 func openEnv(t *testing.T, path string, now time.Time) *env {
 	t.Helper()
-	ctx := context.Background()
-	store, err := OpenSQLite(ctx, path)
+	store, err := OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startEnv(t, store.sqlStore, now)
+}
+
+// startEnv seeds store (unless already seeded) and serves it; the store is
+// closed when t ends.
+func startEnv(t *testing.T, store *sqlStore, now time.Time) *env {
+	t.Helper()
+	ctx := context.Background()
 	t.Cleanup(func() {
 		if err := store.Close(); err != nil {
 			t.Error(err)

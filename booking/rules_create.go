@@ -93,6 +93,11 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 	now := s.clock.Now()
 	var b Booking
 	err = s.store.InTx(ctx, func(q Queries) error {
+		// Before any rule is read: no other booking of this slot or this
+		// prisoner can be checked or written until this one commits.
+		if err := q.LockBooking(ctx, key.String(), req.PrisonerID); err != nil {
+			return err
+		}
 		sl, err := s.resolveSlot(ctx, q, actor, key)
 		if err != nil {
 			return err

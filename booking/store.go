@@ -5,16 +5,25 @@ import (
 	"time"
 )
 
-// Store is the booking database. *SQLiteStore implements it now; a
-// PostgreSQL store will implement it later and pass the same tests.
+// Store is the booking database. *SQLiteStore (the embedded default) and
+// *PostgresStore implement it over one SQL core, and both pass the same
+// contract tests.
 //
 // Reads and writes made directly on a Store run on their own. InTx runs fn
-// in one transaction that is serialised with every other InTx on the same
-// database (SQLite: BEGIN IMMEDIATE; a Postgres store must give the same
-// guarantee, for example with SERIALIZABLE and retries or advisory locks),
-// so the booking rules read and write a consistent state and capacity can
-// never be oversold. fn must use only the Queries it is given. The
-// transaction commits when fn returns nil and rolls back otherwise.
+// in one transaction, so the booking rules read and write a consistent
+// state and capacity can never be oversold. fn must use only the Queries it
+// is given. The transaction commits when fn returns nil and rolls back
+// otherwise. Concurrent InTx calls behave as if run one at a time for
+// everything the booking rules check, provided that fn calls LockBooking
+// before it checks and writes a booking:
+//   - SQLite runs one InTx at a time (an in-process lock and BEGIN
+//     IMMEDIATE), and LockBooking does nothing;
+//   - PostgreSQL runs them concurrently at READ COMMITTED: LockBooking locks
+//     the slot and the prisoner until the transaction ends, and LastAudit
+//     locks the audit chain head, so transactions wait for each other only
+//     where they touch the same slot, prisoner or chain. A transaction that
+//     still hits a deadlock is rolled back and fn runs again, so fn must
+//     have no effect outside q other than setting its own results.
 type Store interface {
 	Queries
 	InTx(ctx context.Context, fn func(q Queries) error) error
@@ -82,6 +91,14 @@ type BookingQueries interface {
 	// overlapping [start, end).
 	PrisonerBusy(ctx context.Context, prisonerID int64, start, end time.Time) (bool, error)
 	ReferenceTaken(ctx context.Context, ref string) (bool, error)
+	// LockBooking must be called inside InTx before the booking rules of
+	// slotID and prisonerID are checked and a booking of them is written:
+	// until the transaction ends, no other transaction can check or write
+	// anything keyed by that slot (capacity, who else is in it) or that
+	// prisoner (overlapping calls, allowance). Take it once per transaction,
+	// before any other lock. Freeing capacity (cancelling, recording an
+	// outcome) needs no lock. Outside InTx it is an error.
+	LockBooking(ctx context.Context, slotID string, prisonerID int64) error
 	// SetBookingStatus moves an active booking to st. It wraps ErrNotFound
 	// when there is no such booking and returns ErrNotActive when it is not
 	// active.
@@ -89,7 +106,8 @@ type BookingQueries interface {
 }
 
 // AuditQueries covers the append-only audit log. Appends must run inside
-// InTx so that reading the last hash and appending are one step.
+// InTx so that reading the last hash and appending are one step: inside
+// InTx, LastAudit holds the chain head until the transaction ends.
 type AuditQueries interface {
 	// LastAudit returns the newest entry, or ErrNotFound when the log is
 	// empty.

@@ -124,10 +124,19 @@ func TestReopen(t *testing.T) {
 }
 
 // TestAuditChain: bookings, cancels, outcomes and logins are audited in a
-// hash chain that verifies, refuses edits, and detects tampering.
+// hash chain that verifies, refuses edits, and detects tampering, on each
+// store.
 func TestAuditChain(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, defaultNow())
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			testAuditChain(t, k, k.newEnv(t, defaultNow()))
+		})
+	}
+}
+
+func testAuditChain(t *testing.T, k storeKind, e *env) {
 	clerk := e.login("clerk")
 	ids := e.contactIDs()
 	var b1, b2 Booking
@@ -171,9 +180,9 @@ func TestAuditChain(t *testing.T) {
 	if _, err := e.store.db.ExecContext(e.ctx, `DELETE FROM audit_log WHERE id = 2`); err == nil {
 		t.Fatal("audit_log accepted a DELETE")
 	}
-	// Someone with the file drops the guard and edits a line: detected.
-	for _, q := range []string{`DROP TRIGGER audit_log_no_update`,
-		`UPDATE audit_log SET detail = '{"reason":"edited"}' WHERE action = 'booking.cancel'`} {
+	// Someone with the database drops the guard and edits a line: detected.
+	for _, q := range append(k.unguardAudit,
+		`UPDATE audit_log SET detail = '{"reason":"edited"}' WHERE action = 'booking.cancel'`) {
 		if _, err := e.store.db.ExecContext(e.ctx, q); err != nil {
 			t.Fatal(err)
 		}

@@ -20,9 +20,16 @@ func scanAudit(sc interface{ Scan(...any) error }) (AuditEntry, error) {
 	return e, nil
 }
 
-// LastAudit returns the newest audit entry, or ErrNotFound.
+// LastAudit returns the newest audit entry, or ErrNotFound. Inside InTx it
+// also holds the chain head until the transaction ends, where the dialect
+// needs a lock for that (PostgreSQL), so that the entry appended next is the
+// only one to follow it.
 func (q sqlQueries) LastAudit(ctx context.Context) (AuditEntry, error) {
-	e, err := scanAudit(q.db.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`))
+	query := `SELECT ` + auditColumns + ` FROM audit_log ORDER BY id DESC LIMIT 1`
+	if q.tx {
+		query = q.d.lastAuditTx
+	}
+	e, err := scanAudit(q.queryRow(ctx, query))
 	if err != nil {
 		return AuditEntry{}, notFound(err, "audit entry", "last")
 	}
@@ -31,17 +38,17 @@ func (q sqlQueries) LastAudit(ctx context.Context) (AuditEntry, error) {
 
 // AppendAudit inserts an entry exactly as given (id and hashes included).
 func (q sqlQueries) AppendAudit(ctx context.Context, e AuditEntry) error {
-	_, err := q.db.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, unix(e.At), e.Actor, e.Action, e.Subject, string(e.Detail), e.PrevHash, e.Hash)
 	if err != nil {
-		return fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, err)
+		return fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, q.writeErr(err))
 	}
 	return nil
 }
 
 // AuditEntries returns up to limit entries after afterID, oldest first.
 func (q sqlQueries) AuditEntries(ctx context.Context, afterID int64, limit int) ([]AuditEntry, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`,
+	rows, err := q.query(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE id > ? ORDER BY id LIMIT ?`,
 		afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read audit log: %w", err)

@@ -11,12 +11,12 @@ import (
 // bcrypt hash.
 func (q sqlQueries) CreateStaff(ctx context.Context, s Staff) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx, `
+	err := q.queryRow(ctx, `
 		INSERT INTO staff (username, name, role, prison_id, password_hash)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		s.Username, s.Name, string(s.Role), nullID(s.PrisonID), s.PasswordHash).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("create staff %q: %w", s.Username, err)
+		return 0, fmt.Errorf("create staff %q: %w", s.Username, q.writeErr(err))
 	}
 	return id, nil
 }
@@ -37,7 +37,7 @@ func scanStaff(sc interface{ Scan(...any) error }) (Staff, error) {
 
 // StaffByID reads a staff account.
 func (q sqlQueries) StaffByID(ctx context.Context, id int64) (Staff, error) {
-	s, err := scanStaff(q.db.QueryRowContext(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = ?`, id))
+	s, err := scanStaff(q.queryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE id = ?`, id))
 	if err != nil {
 		return Staff{}, notFound(err, "staff", id)
 	}
@@ -46,7 +46,7 @@ func (q sqlQueries) StaffByID(ctx context.Context, id int64) (Staff, error) {
 
 // StaffByUsername reads a staff account by its username.
 func (q sqlQueries) StaffByUsername(ctx context.Context, username string) (Staff, error) {
-	s, err := scanStaff(q.db.QueryRowContext(ctx, `SELECT `+staffColumns+` FROM staff WHERE username = ?`, username))
+	s, err := scanStaff(q.queryRow(ctx, `SELECT `+staffColumns+` FROM staff WHERE username = ?`, username))
 	if err != nil {
 		return Staff{}, notFound(err, "staff", fmt.Sprintf("%q", username))
 	}
@@ -55,12 +55,12 @@ func (q sqlQueries) StaffByUsername(ctx context.Context, username string) (Staff
 
 // CreateSession stores a session.
 func (q sqlQueries) CreateSession(ctx context.Context, s Session) error {
-	_, err := q.db.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?)`,
 		s.TokenHash, s.StaffID, s.CSRFToken, unix(s.CreatedAt), unix(s.ExpiresAt))
 	if err != nil {
-		return fmt.Errorf("create session for staff %d: %w", s.StaffID, err)
+		return fmt.Errorf("create session for staff %d: %w", s.StaffID, q.writeErr(err))
 	}
 	return nil
 }
@@ -71,7 +71,7 @@ func (q sqlQueries) Session(ctx context.Context, tokenHash string) (Session, err
 		s                  Session
 		created, expiresAt int64
 	)
-	err := q.db.QueryRowContext(ctx, `
+	err := q.queryRow(ctx, `
 		SELECT token_hash, staff_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`,
 		tokenHash).Scan(&s.TokenHash, &s.StaffID, &s.CSRFToken, &created, &expiresAt)
 	if err != nil {
@@ -83,7 +83,7 @@ func (q sqlQueries) Session(ctx context.Context, tokenHash string) (Session, err
 
 // DeleteSession removes a session; removing a missing one is not an error.
 func (q sqlQueries) DeleteSession(ctx context.Context, tokenHash string) error {
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
+	if _, err := q.exec(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -92,7 +92,7 @@ func (q sqlQueries) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteExpiredSessions removes every session expired at now and returns how
 // many it removed.
 func (q sqlQueries) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := q.db.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unix(now))
+	res, err := q.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, unix(now))
 	if err != nil {
 		return 0, fmt.Errorf("delete expired sessions: %w", err)
 	}

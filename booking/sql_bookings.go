@@ -4,29 +4,38 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // CreateBooking inserts a booking and its participants, in order.
 func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx, `
+	err := q.queryRow(ctx, `
 		INSERT INTO bookings (reference, prison_id, room_id, template_id, slot_id, prisoner_id, call_type,
 			status, starts_at, ends_at, created_by, created_at, status_reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		b.Reference, b.PrisonID, b.RoomID, b.TemplateID, b.SlotID, b.PrisonerID, string(b.CallType),
 		string(b.Status), unix(b.StartsAt), unix(b.EndsAt), b.CreatedBy, unix(b.CreatedAt), b.StatusReason).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, err)
+		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, q.writeErr(err))
 	}
+	if len(b.Participants) == 0 {
+		return id, nil
+	}
+	// One statement for every participant: one round trip, not one each.
+	var sb strings.Builder
+	sb.WriteString(`INSERT INTO booking_participants (id, booking_id, position, role, name, contact_id, prisoner_id) VALUES `)
+	args := make([]any, 0, 7*len(b.Participants))
 	for i, p := range b.Participants {
-		_, err := q.db.ExecContext(ctx, `
-			INSERT INTO booking_participants (id, booking_id, position, role, name, contact_id, prisoner_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, id, i, string(p.Role), p.Name, nullID(p.ContactID), nullID(p.PrisonerID))
-		if err != nil {
-			return 0, fmt.Errorf("insert participant %d of booking %d: %w", i, id, err)
+		if i > 0 {
+			sb.WriteString(", ")
 		}
+		sb.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, p.ID, id, i, string(p.Role), p.Name, nullID(p.ContactID), nullID(p.PrisonerID))
+	}
+	if _, err := q.exec(ctx, sb.String(), args...); err != nil {
+		return 0, fmt.Errorf("insert participants of booking %d: %w", id, q.writeErr(err))
 	}
 	return id, nil
 }
@@ -88,12 +97,12 @@ func scanBookings(rows *sql.Rows) ([]Booking, error) {
 
 // Booking reads one booking with its participants.
 func (q sqlQueries) Booking(ctx context.Context, id int64) (Booking, error) {
-	b, err := scanBooking(q.db.QueryRowContext(ctx, `SELECT `+bookingColumns+`
+	b, err := scanBooking(q.queryRow(ctx, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id WHERE b.id = ?`, id))
 	if err != nil {
 		return Booking{}, notFound(err, "booking", id)
 	}
-	rows, err := q.db.QueryContext(ctx, `SELECT `+participantColumns+`
+	rows, err := q.query(ctx, `SELECT `+participantColumns+`
 		FROM booking_participants p WHERE p.booking_id = ? ORDER BY p.position`, id)
 	if err != nil {
 		return Booking{}, fmt.Errorf("read participants of booking %d: %w", id, err)
@@ -108,7 +117,7 @@ func (q sqlQueries) Booking(ctx context.Context, id int64) (Booking, error) {
 // Bookings lists a prison's bookings starting in [from, to), with their
 // participants, by start time.
 func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.Time) ([]Booking, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+bookingColumns+`
+	rows, err := q.query(ctx, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id
 		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
 		ORDER BY b.starts_at, b.id`, prisonID, unix(from), unix(to))
@@ -126,7 +135,7 @@ func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.
 	if len(out) == 0 {
 		return []Booking{}, nil
 	}
-	prows, err := q.db.QueryContext(ctx, `SELECT `+participantColumns+`
+	prows, err := q.query(ctx, `SELECT `+participantColumns+`
 		FROM booking_participants p JOIN bookings b ON b.id = p.booking_id
 		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
 		ORDER BY p.booking_id, p.position`, prisonID, unix(from), unix(to))
@@ -147,7 +156,7 @@ func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.
 // ActiveCounts counts active bookings per slot id among a prison's bookings
 // starting in [from, to).
 func (q sqlQueries) ActiveCounts(ctx context.Context, prisonID int64, from, to time.Time) (map[string]int, error) {
-	rows, err := q.db.QueryContext(ctx, `
+	rows, err := q.query(ctx, `
 		SELECT slot_id, COUNT(*) FROM bookings
 		WHERE prison_id = ? AND starts_at >= ? AND starts_at < ? AND status IN (?, ?)
 		GROUP BY slot_id`, prisonID, unix(from), unix(to), string(StatusRequested), string(StatusBooked))
@@ -175,7 +184,7 @@ func (q sqlQueries) ActiveCounts(ctx context.Context, prisonID int64, from, to t
 // ActiveInSlot counts the active bookings of one slot.
 func (q sqlQueries) ActiveInSlot(ctx context.Context, slotID string) (int, error) {
 	var n int
-	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE slot_id = ? AND status IN (?, ?)`,
+	err := q.queryRow(ctx, `SELECT COUNT(*) FROM bookings WHERE slot_id = ? AND status IN (?, ?)`,
 		slotID, string(StatusRequested), string(StatusBooked)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count bookings of slot %s: %w", slotID, err)
@@ -187,7 +196,7 @@ func (q sqlQueries) ActiveInSlot(ctx context.Context, slotID string) (int, error
 // overlapping [start, end).
 func (q sqlQueries) PrisonerBusy(ctx context.Context, prisonerID int64, start, end time.Time) (bool, error) {
 	var n int
-	err := q.db.QueryRowContext(ctx, `
+	err := q.queryRow(ctx, `
 		SELECT COUNT(*) FROM bookings
 		WHERE prisoner_id = ? AND status IN (?, ?) AND starts_at < ? AND ends_at > ?`,
 		prisonerID, string(StatusRequested), string(StatusBooked), unix(end), unix(start)).Scan(&n)
@@ -200,7 +209,7 @@ func (q sqlQueries) PrisonerBusy(ctx context.Context, prisonerID int64, start, e
 // ReferenceTaken reports whether a booking already has reference ref.
 func (q sqlQueries) ReferenceTaken(ctx context.Context, ref string) (bool, error) {
 	var n int
-	if err := q.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM bookings WHERE reference = ?`, ref).Scan(&n); err != nil {
+	if err := q.queryRow(ctx, `SELECT COUNT(*) FROM bookings WHERE reference = ?`, ref).Scan(&n); err != nil {
 		return false, fmt.Errorf("check reference: %w", err)
 	}
 	return n > 0, nil
@@ -208,7 +217,7 @@ func (q sqlQueries) ReferenceTaken(ctx context.Context, ref string) (bool, error
 
 // SetBookingStatus moves an active booking to st with a reason.
 func (q sqlQueries) SetBookingStatus(ctx context.Context, id int64, st Status, reason string) error {
-	res, err := q.db.ExecContext(ctx, `
+	res, err := q.exec(ctx, `
 		UPDATE bookings SET status = ?, status_reason = ? WHERE id = ? AND status IN (?, ?)`,
 		string(st), reason, id, string(StatusRequested), string(StatusBooked))
 	if err != nil {
@@ -222,7 +231,7 @@ func (q sqlQueries) SetBookingStatus(ctx context.Context, id int64, st Status, r
 		return nil
 	}
 	var status Status
-	err = q.db.QueryRowContext(ctx, `SELECT status FROM bookings WHERE id = ?`, id).Scan(&status)
+	err = q.queryRow(ctx, `SELECT status FROM bookings WHERE id = ?`, id).Scan(&status)
 	if err != nil {
 		return notFound(err, "booking", id)
 	}

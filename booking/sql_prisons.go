@@ -10,7 +10,7 @@ import (
 
 // Prisons lists every prison by id.
 func (q sqlQueries) Prisons(ctx context.Context) ([]Prison, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT id, code, name, timezone FROM prisons ORDER BY id`)
+	rows, err := q.query(ctx, `SELECT id, code, name, timezone FROM prisons ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list prisons: %w", err)
 	}
@@ -32,7 +32,7 @@ func (q sqlQueries) Prisons(ctx context.Context) ([]Prison, error) {
 // Prison reads one prison.
 func (q sqlQueries) Prison(ctx context.Context, id int64) (Prison, error) {
 	var p Prison
-	err := q.db.QueryRowContext(ctx, `SELECT id, code, name, timezone FROM prisons WHERE id = ?`, id).
+	err := q.queryRow(ctx, `SELECT id, code, name, timezone FROM prisons WHERE id = ?`, id).
 		Scan(&p.ID, &p.Code, &p.Name, &p.Timezone)
 	if err != nil {
 		return Prison{}, notFound(err, "prison", id)
@@ -46,11 +46,11 @@ func (q sqlQueries) CreatePrison(ctx context.Context, p Prison) (int64, error) {
 		p.Timezone = DefaultTimezone
 	}
 	var id int64
-	err := q.db.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		`INSERT INTO prisons (code, name, timezone) VALUES (?, ?, ?) RETURNING id`,
 		p.Code, p.Name, p.Timezone).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("create prison %s: %w", p.Code, err)
+		return 0, fmt.Errorf("create prison %s: %w", p.Code, q.writeErr(err))
 	}
 	return id, nil
 }
@@ -58,26 +58,28 @@ func (q sqlQueries) CreatePrison(ctx context.Context, p Prison) (int64, error) {
 // CreateRoom inserts a room.
 func (q sqlQueries) CreateRoom(ctx context.Context, r Room) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		`INSERT INTO rooms (prison_id, name) VALUES (?, ?) RETURNING id`, r.PrisonID, r.Name).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("create room %q: %w", r.Name, err)
+		return 0, fmt.Errorf("create room %q: %w", r.Name, q.writeErr(err))
 	}
 	return id, nil
 }
 
 // CreateSlotTemplate inserts a slot template. Its prison is taken from its
-// room.
+// room. (The casts give PostgreSQL the parameters' types, which a SELECT
+// list does not.)
 func (q sqlQueries) CreateSlotTemplate(ctx context.Context, t SlotTemplate) (int64, error) {
 	types := make([]string, len(t.CallTypes))
 	for i, c := range t.CallTypes {
 		types[i] = string(c)
 	}
 	var id int64
-	err := q.db.QueryRowContext(ctx, `
+	err := q.queryRow(ctx, `
 		INSERT INTO slot_templates (prison_id, room_id, weekday, start_minute, end_minute,
 			slot_minutes, capacity, call_types, valid_from, valid_to)
-		SELECT prison_id, id, ?, ?, ?, ?, ?, ?, ?, ? FROM rooms WHERE id = ?
+		SELECT prison_id, id, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER),
+			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM rooms WHERE id = ?
 		RETURNING id`,
 		int(t.Weekday), t.StartMinute, t.EndMinute, t.SlotMinutes, t.Capacity,
 		strings.Join(types, ","), t.ValidFrom.Format(dateLayout), dateText(t.ValidTo), t.RoomID).Scan(&id)
@@ -119,7 +121,7 @@ func scanTemplate(sc interface{ Scan(...any) error }) (SlotTemplate, error) {
 
 // SlotTemplate reads one template with its room name.
 func (q sqlQueries) SlotTemplate(ctx context.Context, id int64) (SlotTemplate, error) {
-	row := q.db.QueryRowContext(ctx, `SELECT `+templateColumns+`
+	row := q.queryRow(ctx, `SELECT `+templateColumns+`
 		FROM slot_templates t JOIN rooms r ON r.id = t.room_id WHERE t.id = ?`, id)
 	t, err := scanTemplate(row)
 	if err != nil {
@@ -130,7 +132,7 @@ func (q sqlQueries) SlotTemplate(ctx context.Context, id int64) (SlotTemplate, e
 
 // SlotTemplates lists a prison's templates with their room names.
 func (q sqlQueries) SlotTemplates(ctx context.Context, prisonID int64) ([]SlotTemplate, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+templateColumns+`
+	rows, err := q.query(ctx, `SELECT `+templateColumns+`
 		FROM slot_templates t JOIN rooms r ON r.id = t.room_id WHERE t.prison_id = ? ORDER BY t.id`, prisonID)
 	if err != nil {
 		return nil, fmt.Errorf("list slot templates: %w", err)

@@ -12,11 +12,11 @@ func (q sqlQueries) CreatePrisoner(ctx context.Context, p Prisoner) (int64, erro
 		p.Status = PrisonerActive
 	}
 	var id int64
-	err := q.db.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		`INSERT INTO prisoners (prison_id, number, name, status) VALUES (?, ?, ?, ?) RETURNING id`,
 		p.PrisonID, p.Number, p.Name, string(p.Status)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("create prisoner %s: %w", p.Number, err)
+		return 0, fmt.Errorf("create prisoner %s: %w", p.Number, q.writeErr(err))
 	}
 	return id, nil
 }
@@ -24,7 +24,7 @@ func (q sqlQueries) CreatePrisoner(ctx context.Context, p Prisoner) (int64, erro
 // Prisoner reads one prisoner.
 func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
 	var p Prisoner
-	err := q.db.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		`SELECT id, prison_id, number, name, status FROM prisoners WHERE id = ?`, id).
 		Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status)
 	if err != nil {
@@ -35,7 +35,7 @@ func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
 
 // Prisoners lists a prison's prisoners by name.
 func (q sqlQueries) Prisoners(ctx context.Context, prisonID int64) ([]Prisoner, error) {
-	rows, err := q.db.QueryContext(ctx,
+	rows, err := q.query(ctx,
 		`SELECT id, prison_id, number, name, status FROM prisoners WHERE prison_id = ? ORDER BY name, id`, prisonID)
 	if err != nil {
 		return nil, fmt.Errorf("list prisoners: %w", err)
@@ -58,32 +58,32 @@ func (q sqlQueries) Prisoners(ctx context.Context, prisonID int64) ([]Prisoner, 
 // CreateContact inserts a contact.
 func (q sqlQueries) CreateContact(ctx context.Context, c Contact) (int64, error) {
 	var id int64
-	err := q.db.QueryRowContext(ctx,
+	err := q.queryRow(ctx,
 		`INSERT INTO contacts (name, kind, date_of_birth) VALUES (?, ?, ?) RETURNING id`,
 		c.Name, string(c.Kind), dateText(c.DateOfBirth)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("create contact: %w", err)
+		return 0, fmt.Errorf("create contact: %w", q.writeErr(err))
 	}
 	return id, nil
 }
 
 // LinkContact puts a contact on a prisoner's list, or updates the link.
 func (q sqlQueries) LinkContact(ctx context.Context, pc PrisonerContact) error {
-	_, err := q.db.ExecContext(ctx, `
+	_, err := q.exec(ctx, `
 		INSERT INTO prisoner_contacts (prisoner_id, contact_id, relationship, approved, banned)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (prisoner_id, contact_id) DO UPDATE SET
 			relationship = excluded.relationship, approved = excluded.approved, banned = excluded.banned`,
 		pc.PrisonerID, pc.ID, pc.Relationship, pc.Approved, pc.Banned)
 	if err != nil {
-		return fmt.Errorf("link contact %d to prisoner %d: %w", pc.ID, pc.PrisonerID, err)
+		return fmt.Errorf("link contact %d to prisoner %d: %w", pc.ID, pc.PrisonerID, q.writeErr(err))
 	}
 	return nil
 }
 
 // PrisonerContacts lists the contacts on a prisoner's list, by name.
 func (q sqlQueries) PrisonerContacts(ctx context.Context, prisonerID int64) ([]PrisonerContact, error) {
-	rows, err := q.db.QueryContext(ctx, `
+	rows, err := q.query(ctx, `
 		SELECT pc.prisoner_id, c.id, c.name, c.kind, c.date_of_birth, pc.relationship, pc.approved, pc.banned
 		FROM prisoner_contacts pc JOIN contacts c ON c.id = pc.contact_id
 		WHERE pc.prisoner_id = ? ORDER BY c.name, c.id`, prisonerID)
