@@ -1,4 +1,5 @@
-# Gatehouse. `make test` installs what the tests need and runs all of them.
+# Gatehouse. `make test` installs what the tests need and runs all of them,
+# with throwaway backing services (PostgreSQL) from scripts/with-services.sh.
 GO ?= go
 STATICCHECK = $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
@@ -16,7 +17,7 @@ lint:
 	$(STATICCHECK) ./...
 
 test: deps lint
-	$(GO) test -race -count=1 -timeout 15m ./...
+	./scripts/with-services.sh $(GO) test -race -count=1 -timeout 15m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./scripts/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -36,7 +36,7 @@ type App struct {
 	cfg      Config
 	log      *slog.Logger
 	Metrics  *metrics.Metrics
-	store    *booking.SQLiteStore
+	store    booking.Store
 	Bookings *booking.Service
 	Signal   *signalling.Server
 	media    *sfu.SFU
@@ -51,8 +51,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	// The data directory holds the SQLite store and the join-token key;
+	// with PostgreSQL and a secret it is not needed.
+	if cfg.DatabaseURL == "" || cfg.Secret == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 	}
 	if ln == nil {
 		var err error
@@ -80,7 +84,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	if err != nil {
 		return nil, err
 	}
-	if a.store, err = booking.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "gatehouse.db")); err != nil {
+	if a.store, err = openStore(ctx, cfg, log); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	a.Bookings = booking.NewService(a.store, signer, cfg.Clock, a.Metrics, log.With("role", "booking"),
@@ -103,6 +107,26 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	a.Bookings.SetCallEnder(a.Signal)
 	ok = true
 	return a, nil
+}
+
+// openStore opens the booking store: PostgreSQL when cfg.DatabaseURL is
+// set, else the embedded SQLite file in cfg.DataDir.
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (booking.Store, error) {
+	if cfg.DatabaseURL != "" {
+		s, err := booking.OpenPostgres(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("booking store: PostgreSQL")
+		return s, nil
+	}
+	path := filepath.Join(cfg.DataDir, "gatehouse.db")
+	s, err := booking.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("booking store: SQLite", "path", path)
+	return s, nil
 }
 
 // URL is the public base URL: the address to open in a browser.

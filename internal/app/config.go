@@ -15,6 +15,10 @@ type Config struct {
 	Addr string
 	// DataDir holds the embedded SQLite store and the join-token key.
 	DataDir string
+	// DatabaseURL, when set, is the PostgreSQL database of the booking
+	// store (a postgres:// URL or key=value string; pool_max_conns=N sets
+	// the pool size) and replaces the SQLite store in DataDir.
+	DatabaseURL string
 	// PublicURL is the address participants' browsers reach; join links
 	// start with it. Empty: derived from Addr.
 	PublicURL string
