@@ -29,6 +29,7 @@ const (
 	msgEnded             = "ended"
 	msgError             = "error"
 	msgPong              = "pong"
+	msgICEServers        = "iceServers"
 )
 
 // Call states as the protocol names them.
@@ -81,7 +82,16 @@ type welcomeMsg struct {
 	Call         callInfo           `json:"call"`
 	Participants []peerInfo         `json:"participants"`
 	ICEServers   []webrtc.ICEServer `json:"iceServers"`
+	ICEExpiresAt time.Time          `json:"iceServersExpireAt,omitzero"`
 	ServerTime   time.Time          `json:"serverTime"`
+}
+
+// iceServersMsg replaces a participant's ICE servers before their
+// credentials expire.
+type iceServersMsg struct {
+	Type       string             `json:"type"`
+	ICEServers []webrtc.ICEServer `json:"iceServers"`
+	ExpiresAt  time.Time          `json:"expiresAt"`
 }
 
 type stateMsg struct {

@@ -102,6 +102,7 @@ func (r *room) add(s *session) bool {
 
 func (r *room) welcome(s *session, state string, others []peerInfo) welcomeMsg {
 	b := r.booking
+	servers, expires := s.issueICE()
 	return welcomeMsg{
 		Type:        msgWelcome,
 		Version:     ProtocolVersion,
@@ -116,9 +117,18 @@ func (r *room) welcome(s *session, state string, others []peerInfo) welcomeMsg {
 			Recorded:  b.CallType == booking.CallSocial,
 		},
 		Participants: others,
-		ICEServers:   r.srv.cfg.ICEServers,
+		ICEServers:   servers,
+		ICEExpiresAt: expires,
 		ServerTime:   r.srv.clock.Now().UTC(),
 	}
+}
+
+// has reports whether participant pid is in the room.
+func (r *room) has(pid string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.sessions[pid]
+	return ok
 }
 
 // remove takes s out of the room if it is still the participant's current
@@ -135,6 +145,10 @@ func (r *room) remove(s *session) {
 	}
 	r.mu.Unlock()
 	s.closeMedia()
+	if current && r.srv.cfg.ICEIssuer != nil {
+		// Their relay allocations close with their call.
+		r.srv.cfg.ICEIssuer.Revoke(s.participant.ID)
+	}
 	for _, o := range notify {
 		o.send(participantLeftMsg{Type: msgParticipantLeft, ParticipantID: s.participant.ID})
 	}
@@ -197,6 +211,9 @@ func (r *room) tick(ctx context.Context, now time.Time) {
 		for _, s := range all {
 			s.send(warningMsg{Type: msgWarning, MinutesLeft: m, EndsAt: b.EndsAt})
 		}
+	}
+	for _, s := range all {
+		s.refreshICE(now)
 	}
 }
 

@@ -43,6 +43,19 @@ type Config struct {
 	MaxBadMessages int                // consecutive bad messages before closing (5)
 	Tick           time.Duration      // how often call clocks are checked (250 ms)
 	ICEServers     []webrtc.ICEServer // handed to admitted participants
+	// ICEIssuer, when set, issues each admitted participant ICE servers with
+	// short-lived credentials of their own (a TURN relay), added to
+	// ICEServers and refreshed before they expire.
+	ICEIssuer ICEIssuer
+}
+
+// ICEIssuer issues ICE servers with ephemeral credentials (turn.Issuer).
+type ICEIssuer interface {
+	// ICEServers returns a participant's servers and when their
+	// credential expires.
+	ICEServers(participantID string) ([]webrtc.ICEServer, time.Time)
+	// Revoke withdraws a participant's credentials: they left the call.
+	Revoke(participantID string)
 }
 
 func (c Config) withDefaults() Config {
@@ -191,6 +204,18 @@ func (s *Server) snapshotRooms() []*room {
 		rs = append(rs, r)
 	}
 	return rs
+}
+
+// Admitted reports whether a participant is in a call (waiting or live) on
+// this server now. The TURN relay asks it (turn.Authorizer), so relay
+// credentials work only while their participant is admitted.
+func (s *Server) Admitted(participantID string) bool {
+	for _, r := range s.snapshotRooms() {
+		if r.has(participantID) {
+			return true
+		}
+	}
+	return false
 }
 
 // Run drives every room's clock (start, warnings, end) until ctx ends.

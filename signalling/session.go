@@ -35,9 +35,10 @@ type session struct {
 	room        *room
 	participant booking.Participant
 
-	mu      sync.Mutex
-	closing bool
-	media   *sfu.Participant
+	mu           sync.Mutex
+	closing      bool
+	media        *sfu.Participant
+	iceRefreshAt time.Time // when to send fresh ICE credentials; zero: never
 }
 
 func newSession(s *Server, conn *websocket.Conn) *session {

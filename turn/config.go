@@ -50,6 +50,9 @@ type Config struct {
 	// ProbePeers are the only peers connection-test credentials may reach:
 	// the media nodes (their public and their allowed addresses).
 	ProbePeers []netip.Prefix
+	// ProbePortMin and ProbePortMax, when set, are the only peer ports
+	// connection-test credentials may send to (the media port range).
+	ProbePortMin, ProbePortMax uint16
 	// MaxAllocationsPerUser and MaxAllocationsPerIP cap open allocations
 	// (0: no cap).
 	MaxAllocationsPerUser, MaxAllocationsPerIP int

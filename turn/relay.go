@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -113,7 +114,7 @@ func (g *relayGen) AllocatePacketConn(c pionturn.AllocateListenerConfig) (net.Pa
 		// socket at once and it is no allocation.
 		return pc, adv, nil
 	}
-	return g.newRelayConn(pc, c.UserID), adv, nil
+	return g.newRelayConn(pc, c.UserID, uint16(local.Port)), adv, nil
 }
 
 // AllocateListener refuses TCP allocations.
@@ -134,8 +135,10 @@ func (g *relayGen) AllocateConn(c pionturn.AllocateConnConfig) (net.Conn, error)
 // allocation age cap, which ends the allocation.
 type relayConn struct {
 	net.PacketConn
-	gen  *relayGen
-	user string
+	gen   *relayGen
+	user  string
+	port  uint16
+	probe bool // a connection test: media ports only
 
 	limited bool
 	rate    float64 // bytes a second, per direction
@@ -150,9 +153,9 @@ type relayConn struct {
 	closeErr  error
 }
 
-func (g *relayGen) newRelayConn(pc net.PacketConn, user string) *relayConn {
+func (g *relayGen) newRelayConn(pc net.PacketConn, user string, port uint16) *relayConn {
 	s := g.srv
-	rc := &relayConn{PacketConn: pc, gen: g, user: user}
+	rc := &relayConn{PacketConn: pc, gen: g, user: user, port: port, probe: strings.HasPrefix(user, ProbeUserPrefix)}
 	if s.cfg.MaxBitrate > 0 {
 		rc.limited = true
 		rc.rate = float64(s.cfg.MaxBitrate) / 8
@@ -202,9 +205,15 @@ func (rc *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 // WriteTo sends a client's packet to a peer. Dropped packets report
 // success, as a lossy network would.
 func (rc *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if ua, ok := addr.(*net.UDPAddr); ok && rc.gen.srv.isSelf(ua.AddrPort()) {
-		rc.gen.srv.dropSelf.Inc()
-		return len(p), nil
+	if ua, ok := addr.(*net.UDPAddr); ok {
+		if rc.gen.srv.isSelf(ua.AddrPort()) {
+			rc.gen.srv.dropSelf.Inc()
+			return len(p), nil
+		}
+		if rc.probe && !rc.gen.srv.probePortOK(ua.Port) {
+			rc.gen.srv.dropProbePort.Inc()
+			return len(p), nil
+		}
 	}
 	if !rc.allow(&rc.up, len(p)) {
 		rc.gen.srv.dropBandwidth.Inc()

@@ -73,22 +73,24 @@ type Server struct {
 	dropBandwidth       prometheus.Counter
 	dropSelf            prometheus.Counter
 	limitedCount        prometheus.Counter
+	dropProbePort       prometheus.Counter
 
-	mu       sync.Mutex
-	started  bool
-	closed   bool
-	pion     *pionturn.Server
-	udpAddrs []net.Addr // bound listener addresses, for URLs and tests
-	tcpAddrs []net.Addr
-	tlsAddrs []net.Addr
-	self     map[netip.Addr]bool // the relay's own addresses
-	port     int                 // the UDP/TCP port really bound
-	tlsPort  int                 // the TLS port really bound
-	host     string              // host of the advertised URLs
-	relays   map[string]map[*relayConn]struct{}
-	users    map[string]string // client transport address -> user, for logs and probe checks
-	stop     chan struct{}
-	wg       sync.WaitGroup
+	mu         sync.Mutex
+	started    bool
+	closed     bool
+	pion       *pionturn.Server
+	udpAddrs   []net.Addr // bound listener addresses, for URLs and tests
+	tcpAddrs   []net.Addr
+	tlsAddrs   []net.Addr
+	self       map[netip.Addr]bool // the relay's own addresses
+	port       int                 // the UDP/TCP port really bound
+	tlsPort    int                 // the TLS port really bound
+	host       string              // host of the advertised URLs
+	relays     map[string]map[*relayConn]struct{}
+	relayPorts map[uint16]int    // relayed ports in use
+	users      map[string]string // client transport address -> user, for logs and probe checks
+	stop       chan struct{}
+	wg         sync.WaitGroup
 }
 
 // New checks cfg and returns a server ready to Start.
@@ -98,12 +100,13 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("turn: %w", err)
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    slog.Default(),
-		clock:  clock.Real{},
-		relays: make(map[string]map[*relayConn]struct{}),
-		users:  make(map[string]string),
-		stop:   make(chan struct{}),
+		cfg:        cfg,
+		log:        slog.Default(),
+		clock:      clock.Real{},
+		relays:     make(map[string]map[*relayConn]struct{}),
+		relayPorts: make(map[uint16]int),
+		users:      make(map[string]string),
+		stop:       make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -125,6 +128,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.dropBandwidth = s.m.Dropped.WithLabelValues("bandwidth")
 	s.dropSelf = s.m.Dropped.WithLabelValues("peer_self")
 	s.limitedCount = s.m.Refusals.WithLabelValues("rate_limited")
+	s.dropProbePort = s.m.Dropped.WithLabelValues("probe_port")
 	return s, nil
 }
 
@@ -320,12 +324,18 @@ func (s *Server) addRelay(rc *relayConn) {
 		s.relays[rc.user] = set
 	}
 	set[rc] = struct{}{}
+	s.relayPorts[rc.port]++
 }
 
 func (s *Server) removeRelay(rc *relayConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if set := s.relays[rc.user]; set != nil {
+		if _, ok := set[rc]; ok {
+			if s.relayPorts[rc.port]--; s.relayPorts[rc.port] <= 0 {
+				delete(s.relayPorts, rc.port)
+			}
+		}
 		delete(set, rc)
 		if len(set) == 0 {
 			delete(s.relays, rc.user)
@@ -343,8 +353,21 @@ func (s *Server) isSelf(ap netip.AddrPort) bool {
 	if !own {
 		return false
 	}
+	// Only the ports the relay really uses: the media server on the same
+	// host has ports of its own, maybe inside the relay range.
 	p := ap.Port()
-	return (p >= s.cfg.RelayPortMin && p <= s.cfg.RelayPortMax) || int(p) == s.port || int(p) == s.tlsPort
+	s.mu.Lock()
+	inUse := s.relayPorts[p] > 0
+	s.mu.Unlock()
+	return inUse || int(p) == s.port || int(p) == s.tlsPort
+}
+
+// probePortOK reports whether a connection test may send to port.
+func (s *Server) probePortOK(port int) bool {
+	if s.cfg.ProbePortMin == 0 && s.cfg.ProbePortMax == 0 {
+		return true
+	}
+	return port >= int(s.cfg.ProbePortMin) && port <= int(s.cfg.ProbePortMax)
 }
 
 // refuse counts a refusal and logs an example of it.

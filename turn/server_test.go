@@ -357,7 +357,13 @@ func TestRelayLoopsToItselfAreDropped(t *testing.T) {
 	if _, err := relay.WriteTo([]byte("loop"), udp[0]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := relay.WriteTo([]byte("loop"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 20001}); err != nil {
+	name2, pass2, _ := s.Credentials().Issue("p2")
+	other, err := dialClient(t, s, "udp", "", name2, pass2).Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := relay.WriteTo([]byte("loop"), other.LocalAddr()); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return value(m.Dropped.WithLabelValues("peer_self")) >= 2 })

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -43,6 +44,7 @@ type App struct {
 	demo     booking.Demo
 	ln       net.Listener
 	baseURL  string
+	relay    *relay // nil without TURN
 }
 
 // New opens the store, seeds the demo if asked, and builds every role. It
@@ -102,8 +104,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	}, log.With("role", "sfu"), a.Metrics); err != nil {
 		return nil, err
 	}
-	a.Signal = signalling.New(signalling.Config{}, a.Bookings, signer, a.media, cfg.Clock,
+	var signal atomic.Pointer[signalling.Server]
+	admitted := func(pid string) bool { s := signal.Load(); return s != nil && s.Admitted(pid) }
+	if a.relay, err = newRelay(cfg, a.baseURL, a.Metrics, log.With("role", "turn"), admitted); err != nil {
+		return nil, err
+	}
+	var sigCfg signalling.Config
+	if a.relay != nil {
+		sigCfg.ICEIssuer = a.relay.issuer
+	}
+	a.Signal = signalling.New(sigCfg, a.Bookings, signer, a.media, cfg.Clock,
 		log.With("role", "signalling"), a.Metrics)
+	signal.Store(a.Signal)
 	a.Bookings.SetCallEnder(a.Signal)
 	ok = true
 	return a, nil
@@ -199,8 +211,9 @@ func (a *App) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// closeAll releases the media server, listener and store.
+// closeAll releases the relay, media server, listener and store.
 func (a *App) closeAll() {
+	a.relay.close()
 	if a.media != nil {
 		a.media.Close()
 	}

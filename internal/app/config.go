@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/turn"
 )
 
 // Config is every setting of a Gatehouse process. DefaultConfig holds the
@@ -37,6 +38,22 @@ type Config struct {
 	UDPPortMin, UDPPortMax uint16
 	// Clock is the source of time; nil means the system clock.
 	Clock clock.Clock
+
+	// TURNEnabled runs the built-in TURN relay (turn package) in this
+	// process, configured by TURN.
+	TURNEnabled bool
+	// TURN configures the built-in relay. Its Secret is set from
+	// TURNSecret; an empty Host takes the host of the public URL.
+	TURN turn.Config
+	// TURNSecret is the shared secret of the ephemeral TURN credentials.
+	// Empty with the built-in relay: a random key kept in DataDir. An
+	// external TURN server (TURNURLs without TURNEnabled) needs it set, to
+	// the same value as coturn's static-auth-secret.
+	TURNSecret string
+	// TURNURLs, when set, are the TURN URLs given to participants instead of
+	// the built-in relay's: an external coturn, or the built-in relay when
+	// it is reached through port forwarding on other ports.
+	TURNURLs []string
 }
 
 // DefaultConfig returns the settings of a plain `gatehouse` run.
@@ -46,6 +63,7 @@ func DefaultConfig() Config {
 		DataDir:  "gatehouse-data",
 		LogLevel: "info",
 		Demo:     true,
+		TURN:     turn.DefaultConfig(),
 	}
 }
 

@@ -37,7 +37,7 @@ func NewTURN(reg prometheus.Registerer) *TURN {
 		}, []string{"transport", "direction"}),
 		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gatehouse", Subsystem: "turn", Name: "dropped_packets_total",
-			Help: "Relayed packets dropped, by reason (bandwidth: over the per-allocation rate; peer_self: addressed to the relay itself).",
+			Help: "Relayed packets dropped, by reason (bandwidth: over the per-allocation rate; peer_self: addressed to the relay itself; probe_port: a connection test outside the media ports).",
 		}, []string{"reason"}),
 		Refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gatehouse", Subsystem: "turn", Name: "refusals_total",

@@ -36,6 +36,13 @@ type Server struct {
 // test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with configure applied to the configuration last
+// (nil: none), for tests of optional parts such as the TURN relay.
+func StartWith(t testing.TB, configure func(*app.Config)) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -47,6 +54,9 @@ func Start(t testing.TB) *Server {
 	cfg.ICELoopbackOnly = true
 	cfg.Clock = clk
 	cfg.PublicURL = "http://" + ln.Addr().String()
+	if configure != nil {
+		configure(&cfg)
+	}
 	var logOut io.Writer = io.Discard
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
 		logOut = os.Stderr
