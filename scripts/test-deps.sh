@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse's tests need when it is missing: headless Chromium
-# for the browser tests (Debian package), and staticcheck (Go module).
+# for the browser tests and coturn's turnutils_uclient/turnutils_peer for the
+# TURN relay tests (Debian packages), and staticcheck (Go module).
 # Idempotent; safe to run on every test run.
 set -euo pipefail
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v turnutils_uclient >/dev/null 2>&1 || need_apt+=(coturn)
 
 if ((${#need_apt[@]})); then
 	echo "test-deps: installing ${need_apt[*]}" >&2
@@ -13,6 +15,12 @@ if ((${#need_apt[@]})); then
 	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+	# The tests need only coturn's client tools, never its server: where the
+	# package just enabled the coturn service, stop it again.
+	if [[ " ${need_apt[*]} " == *" coturn "* ]] && command -v systemctl >/dev/null 2>&1 &&
+		systemctl is-enabled --quiet coturn 2>/dev/null; then
+		$sudo systemctl disable --now coturn >/dev/null 2>&1 || true
+	fi
 fi
 
 if ! command -v staticcheck >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/staticcheck" ]; then
