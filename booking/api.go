@@ -90,6 +90,17 @@ func (a *api) routes() []apiRoute {
 		{http.MethodPost, "/api/v1/bookings", a.authed(a.createBooking)},
 		{http.MethodGet, "/api/v1/bookings/{id}", a.authed(a.getBooking)},
 		{http.MethodPost, "/api/v1/bookings/{id}/cancel", a.authed(a.cancelBooking)},
+		{http.MethodPost, "/api/v1/bookings/{id}/outcome", a.authed(a.recordOutcome)},
+		{http.MethodPost, "/api/v1/bookings/{id}/review", a.authed(a.reviewBooking)},
+		{http.MethodPost, "/api/v1/holds", a.authed(a.createHold)},
+		{http.MethodDelete, "/api/v1/holds/{id}", a.authed(a.releaseHold)},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/settings", a.authed(a.getSettings)},
+		{http.MethodPut, "/api/v1/prisons/{prisonId}/settings", a.authed(a.putSettings)},
+		{http.MethodGet, "/api/v1/prisoners/{prisonerId}/allowance", a.authed(a.allowance)},
+		{http.MethodGet, "/api/v1/prisoners/{prisonerId}/non-associations", a.authed(a.listNonAssociations)},
+		{http.MethodPost, "/api/v1/prisoners/{prisonerId}/non-associations", a.authed(a.addNonAssociation)},
+		{http.MethodDelete, "/api/v1/prisoners/{prisonerId}/non-associations", a.authed(a.removeNonAssociation)},
+		{http.MethodPost, "/api/v1/prisoners/{prisonerId}/move", a.authed(a.movePrisoner)},
 	}
 }
 
@@ -182,9 +193,9 @@ func statusOf(c Code) int {
 		return http.StatusUnauthorized
 	case ErrForbidden, ErrCSRF:
 		return http.StatusForbidden
-	case ErrSlotNotFound, ErrPrisonerNotFound:
+	case ErrSlotNotFound, ErrPrisonerNotFound, ErrHoldNotFound:
 		return http.StatusNotFound
-	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive:
+	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive, ErrAlreadyExists, ErrNonAssociation, ErrInvalidTransition:
 		return http.StatusConflict
 	case ErrTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -64,7 +64,8 @@ func (a *api) getBooking(w http.ResponseWriter, r *http.Request, who principal) 
 
 // listBookings serves GET /api/v1/bookings?prisonId=&from=&to=. prisonId
 // defaults to the staff member's prison; the dates (inclusive, prison local
-// time) default to the 31 days from today.
+// time) default to the 31 days from today. With needsReview=true it lists
+// the review queue instead (see reviewQueue).
 func (a *api) listBookings(w http.ResponseWriter, r *http.Request, who principal) {
 	prisonID := who.staff.PrisonID
 	if s := r.URL.Query().Get("prisonId"); s != "" {
@@ -86,6 +87,13 @@ func (a *api) listBookings(w http.ResponseWriter, r *http.Request, who principal
 	loc, err := loadLocation(prison)
 	if err != nil {
 		a.fail(w, r, err)
+		return
+	}
+	if review, err := needsReviewParam(r); err != nil {
+		a.fail(w, r, err)
+		return
+	} else if review {
+		a.reviewQueue(w, r, who, prisonID, loc)
 		return
 	}
 	from, to, err := dateRange(r, loc, a.svc.clock.Now(), MaxSlotRangeDays)

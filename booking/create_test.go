@@ -97,7 +97,8 @@ func TestCreateRefusals(t *testing.T) {
 		{"past slot", req(daniel, tpl+"-20261116-0900", CallSocial, tom), 422, ErrOutsideWindow},
 		{"too far ahead", req(daniel, tpl+"-20261221-0900", CallSocial, tom), 422, ErrOutsideWindow},
 		{"no prisoner record", req(987654, later, CallSocial, tom), 404, ErrPrisonerNotFound},
-		{"other prison", req(elsewhere, later, CallSocial, tom), 422, ErrPrisonerNotAtPrison},
+		// A clerk cannot see the other prison, so its prisoner is not found.
+		{"other prison", req(elsewhere, later, CallSocial, tom), 404, ErrPrisonerNotFound},
 		{"released", req(released, later, CallSocial, releasedContact), 422, ErrPrisonerInactive},
 		{"not on list", req(daniel, later, CallSocial, stranger), 422, ErrContactNotApproved},
 		{"not approved", req(daniel, later, CallSocial, tom, unapproved), 422, ErrContactNotApproved},
@@ -152,7 +153,7 @@ func TestBookingWindow(t *testing.T) {
 
 	// Exactly 28 days ahead is allowed, a slot later is not.
 	in28 := e.slot("2026-12-21", "09:00", "Visits room")
-	e.clock.Set(in28.StartsAt.Add(-DefaultMaxAdvance))
+	e.clock.Set(in28.StartsAt.Add(-Defaults().maxAdvance()))
 	e.as(clerk.Token, http.MethodPost, "/api/v1/bookings", CreateRequest{PrisonerID: pid, SlotID: in28.ID,
 		CallType: CallSocial, ContactIDs: []int64{cid}}).decode(t, http.StatusCreated, nil)
 	next := e.slot("2026-12-21", "09:30", "Visits room")
@@ -331,7 +332,7 @@ func TestRoles(t *testing.T) {
 	e.demo.Logins = append(e.demo.Logins, DemoLogin{Username: "otherclerk", Password: "other-clerk-pass"})
 	oc := e.login("otherclerk")
 	social.SlotID = e.slot("2026-11-24", "11:30", "Visits room").ID
-	e.as(oc.Token, http.MethodPost, "/api/v1/bookings", social).wantProblem(t, 403, string(ErrForbidden))
+	e.as(oc.Token, http.MethodPost, "/api/v1/bookings", social).wantProblem(t, 404, string(ErrSlotNotFound))
 	e.as(oc.Token, http.MethodGet, "/api/v1/bookings/"+itoa(b.ID), nil).wantProblem(t, 404, "not_found")
 	e.as(oc.Token, http.MethodGet, "/api/v1/prisons/"+itoa(e.demo.PrisonID)+"/slots", nil).wantProblem(t, 404, "not_found")
 	e.as(oc.Token, http.MethodGet, "/api/v1/prisoners/"+itoa(e.demo.PrisonerID)+"/contacts", nil).

@@ -60,10 +60,25 @@ func refuse(c Code, format string, args ...any) *Refusal {
 	return &Refusal{Code: c, Detail: fmt.Sprintf(format, args...)}
 }
 
+// Codes of holds, allowances, non-associations and outcomes.
+const (
+	ErrHoldNotFound       Code = "hold_not_found"         // no such hold: it expired, was released or used, or is at a prison the caller cannot see
+	ErrHoldMismatch       Code = "hold_mismatch"          // the hold is for another slot or prisoner
+	ErrAllowanceExhausted Code = "allowance_exhausted"    // the social call does not fit the prisoner's monthly allowance
+	ErrNonAssociation     Code = "non_association"        // a non-associated prisoner is booked into, or holds a place in, the slot
+	ErrInvalidTransition  Code = "invalid_transition"     // the booking or prisoner is not in a state that allows this change
+	ErrOutcomeWindow      Code = "outside_outcome_window" // an outcome before the call's start or after the prison's outcome window
+)
+
 // Codes of the staff API's authentication and request handling.
 const (
 	ErrBadCredentials  Code = "bad_credentials"   // wrong username or password
 	ErrUnauthenticated Code = "unauthenticated"   // no valid session
 	ErrCSRF            Code = "csrf"              // cookie session without the matching X-CSRF-Token
 	ErrTooLarge        Code = "request_too_large" // body over the size limit
+)
+
+// Codes of the administration API and of login throttling.
+const (
+	ErrAlreadyExists Code = "already_exists" // a record with that code, name, number or username exists, or the link is already there
 )

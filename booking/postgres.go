@@ -38,6 +38,10 @@ const (
 const pgLockBooking = `SELECT pg_advisory_xact_lock(2, hashtext(CAST(? AS TEXT))),
 	pg_advisory_xact_lock(3, hashint8(CAST(? AS BIGINT)))`
 
+// pgLockPrisoner is pgLockBooking's prisoner lock alone, for changes to a
+// prisoner (a move, a non-association) that bookings of them must not race.
+const pgLockPrisoner = `SELECT pg_advisory_xact_lock(3, hashint8(CAST(? AS BIGINT)))`
+
 // pgDialect: $n placeholders, READ COMMITTED transactions in which each
 // statement sees every commit made before it started, transaction-scoped
 // advisory locks on the slot and prisoner a booking touches, and a lock on
@@ -48,6 +52,9 @@ var pgDialect = &dialect{
 	migrations:  "postgres",
 	numbered:    true,
 	lockBooking: pgLockBooking,
+
+	lockPrisoner: pgLockPrisoner,
+
 	// audit_log_lock_head (migrations/postgres) takes the chain-head lock
 	// and then reads the newest entry with a fresh snapshot, in one round
 	// trip; the lock is held until the transaction ends.

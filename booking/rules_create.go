@@ -10,16 +10,22 @@ import (
 )
 
 // CreateRequest asks for a call: a prisoner, one slot, a call type and the
-// contacts who join (1 to MaxContacts, the lead visitor first).
+// contacts who join (1 to the prison's MaxVisitors, the lead visitor
+// first). HoldID optionally names the hold the booking takes the place of;
+// Override optionally books past the slot's capacity or the prisoner's
+// allowance (staff only, with a reason).
 type CreateRequest struct {
-	PrisonerID int64    `json:"prisonerId"`
-	SlotID     string   `json:"slotId"`
-	CallType   CallType `json:"callType"`
-	ContactIDs []int64  `json:"contactIds"`
+	PrisonerID int64     `json:"prisonerId"`
+	SlotID     string    `json:"slotId"`
+	CallType   CallType  `json:"callType"`
+	ContactIDs []int64   `json:"contactIds"`
+	HoldID     int64     `json:"holdId,omitempty"`
+	Override   *Override `json:"override,omitempty"`
 }
 
-// validate checks the request's shape, before anything is read.
-func (r CreateRequest) validate() error {
+// validate checks the request's shape, before anything is read, and
+// normalises its override.
+func (r *CreateRequest) validate() error {
 	switch {
 	case r.PrisonerID <= 0:
 		return refuse(ErrValidation, "prisonerId must be a positive id")
@@ -31,9 +37,17 @@ func (r CreateRequest) validate() error {
 		return refuse(ErrValidation, "callType must be social, legal or probation")
 	case len(r.ContactIDs) == 0:
 		return refuse(ErrValidation, "contactIds must name at least one contact")
-	case len(r.ContactIDs) > MaxContacts:
-		return refuse(ErrTooManyVisitors, "at most %d people may join the prisoner on a call; %d were given",
-			MaxContacts, len(r.ContactIDs))
+	case len(r.ContactIDs) > MaxContactsLimit:
+		return refuse(ErrValidation, "contactIds may name at most %d contacts", MaxContactsLimit)
+	case r.HoldID < 0:
+		return refuse(ErrValidation, "holdId must be a positive id")
+	}
+	if r.Override != nil {
+		o, err := r.Override.normalised()
+		if err != nil {
+			return err
+		}
+		r.Override = &o
 	}
 	seen := make(map[int64]bool, len(r.ContactIDs))
 	for _, id := range r.ContactIDs {
@@ -49,14 +63,22 @@ func (r CreateRequest) validate() error {
 }
 
 // CreateBooking books a call for actor. Every rule is checked in one store
-// transaction, so concurrent requests can never overbook a slot or double
-// book a prisoner: the slot exists and takes the call type, it is inside the
-// booking window, the prisoner is active and held at the slot's prison,
-// every contact is approved for the prisoner, not banned and of the call's
-// kind (social calls also need an adult lead visitor and at most MaxAdults
-// adults), the prisoner has no overlapping active booking and the slot has
-// capacity left. A refusal is a *Refusal and writes nothing. The booking
-// is returned without join links.
+// transaction, under the slot's and the prisoner's locks, so concurrent
+// requests can never overbook a slot, double book a prisoner or overspend
+// an allowance: the slot exists (at a prison actor can see) and takes the
+// call type, at most the prison's MaxVisitors contacts join, the slot is
+// inside the booking window, the prisoner is active and held at the slot's
+// prison, every contact is approved for the prisoner, not banned and of the
+// call's kind (social calls also need an adult lead visitor and at most
+// MaxAdults adults), the prisoner has no overlapping active booking, the
+// hold named (if any) is theirs for this slot and unexpired, no
+// non-associated prisoner is booked or holds a place in the slot, the slot
+// has a place left (active bookings plus other prisoners' unexpired holds;
+// the prisoner's own holds on the slot are consumed) and a social call fits
+// the prisoner's monthly allowance. A clerk or admin may override capacity
+// (one extra place, this booking's) or allowance with a reason, recorded
+// on the booking and audited. A refusal is a *Refusal and writes nothing.
+// The booking is returned without join links.
 func (s *Service) CreateBooking(ctx context.Context, actor Staff, req CreateRequest) (Booking, error) {
 	b, err := s.createBooking(ctx, actor, req)
 	if err != nil {
@@ -86,6 +108,9 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 	if !actor.canBook(req.CallType) {
 		return Booking{}, refuse(ErrForbidden, "a %s may not book %s calls", actor.Role, req.CallType)
 	}
+	if req.Override != nil && !actor.canOverride() {
+		return Booking{}, refuse(ErrForbidden, "a %s may not override capacity or allowance", actor.Role)
+	}
 	key, err := parseSlotID(req.SlotID)
 	if err != nil {
 		return Booking{}, refuse(ErrSlotNotFound, "%s", err.Error())
@@ -93,8 +118,8 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 	now := s.clock.Now()
 	var b Booking
 	err = s.store.InTx(ctx, func(q Queries) error {
-		// Before any rule is read: no other booking of this slot or this
-		// prisoner can be checked or written until this one commits.
+		// Before any rule is read: no other booking or hold of this slot or
+		// this prisoner can be checked or written until this one commits.
 		if err := q.LockBooking(ctx, key.String(), req.PrisonerID); err != nil {
 			return err
 		}
@@ -102,19 +127,25 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 		if err != nil {
 			return err
 		}
-		if !slices.Contains(sl.CallTypes, req.CallType) {
-			return refuse(ErrCallTypeNotAllowed, "slot %s does not take %s calls", sl.ID, req.CallType)
-		}
-		if !s.inWindow(sl, now) {
-			return refuse(ErrOutsideWindow,
-				"slot %s cannot be booked now: a slot may be booked at most %d days ahead, and until %s before it ends",
-				sl.ID, int(s.cfg.MaxAdvance/(24*time.Hour)), s.cfg.MinRemaining)
-		}
-		prisoner, err := checkPrisoner(ctx, q, req.PrisonerID, sl.PrisonID)
+		set, err := q.PrisonSettings(ctx, sl.PrisonID)
 		if err != nil {
 			return err
 		}
-		contacts, err := checkContacts(ctx, q, prisoner, req, key.Date)
+		if len(req.ContactIDs) > set.MaxVisitors {
+			return refuse(ErrTooManyVisitors, "at most %d people may join the prisoner on a call; %d were given",
+				set.MaxVisitors, len(req.ContactIDs))
+		}
+		if !slices.Contains(sl.CallTypes, req.CallType) {
+			return refuse(ErrCallTypeNotAllowed, "slot %s does not take %s calls", sl.ID, req.CallType)
+		}
+		if !inWindow(set, bookerStaff, sl, now) {
+			return refuse(ErrOutsideWindow, "%s", windowDetail(set, bookerStaff, sl))
+		}
+		prisoner, err := checkPrisoner(ctx, q, actor, req.PrisonerID, sl.PrisonID)
+		if err != nil {
+			return err
+		}
+		contacts, err := checkContacts(ctx, q, prisoner, req, set, key.Date)
 		if err != nil {
 			return err
 		}
@@ -125,25 +156,31 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 		if busy {
 			return refuse(ErrPrisonerBusy, "%s already has a call booked at an overlapping time", prisoner.Name)
 		}
-		taken, err := q.ActiveInSlot(ctx, sl.ID)
+		lim, err := checkLimits(ctx, q, req, sl, prisoner, set, now)
 		if err != nil {
 			return err
-		}
-		if taken >= sl.Capacity {
-			return refuse(ErrSlotFull, "slot %s is full (%d of %d places taken)", sl.ID, taken, sl.Capacity)
 		}
 		ref, err := uniqueReference(ctx, q)
 		if err != nil {
 			return err
 		}
 		b = newBooking(ref, sl, prisoner, contacts, req.CallType, actor, now)
+		b.Override = req.Override
 		if b.ID, err = q.CreateBooking(ctx, b); err != nil {
 			return err
 		}
-		return appendAudit(ctx, q, now, staffActor(actor), "booking.create", bookingSubject(b.ID), map[string]any{
+		detail := map[string]any{
 			"reference": b.Reference, "slotId": b.SlotID, "prisonerId": b.PrisonerID,
 			"callType": b.CallType, "contactIds": req.ContactIDs,
-		})
+		}
+		if lim.holdsConsumed > 0 {
+			detail["holdsConsumed"] = lim.holdsConsumed
+		}
+		if req.Override != nil {
+			detail["override"] = req.Override
+			detail["overCapacity"], detail["overAllowance"] = lim.overCapacity, lim.overAllowance
+		}
+		return appendAudit(ctx, q, now, staffActor(actor), "booking.create", bookingSubject(b.ID), detail)
 	})
 	return b, err
 }
@@ -158,7 +195,8 @@ func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key s
 		return Slot{}, err
 	}
 	if !actor.canSeePrison(t.PrisonID) {
-		return Slot{}, refuse(ErrForbidden, "slot %s is at a prison you do not work at", key)
+		// As for anything at a prison the caller cannot see: not found.
+		return Slot{}, refuse(ErrSlotNotFound, "there is no slot %s", key)
 	}
 	prison, err := q.Prison(ctx, t.PrisonID)
 	if err != nil {
@@ -176,15 +214,18 @@ func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key s
 }
 
 // checkPrisoner loads the prisoner and checks they are active at prisonID.
-func checkPrisoner(ctx context.Context, q Queries, id, prisonID int64) (Prisoner, error) {
+// A prisoner at a prison actor cannot see is not found, as if there were
+// none; one at another prison actor can see is not at the prison, with a
+// detail that says nothing about them.
+func checkPrisoner(ctx context.Context, q Queries, actor Staff, id, prisonID int64) (Prisoner, error) {
 	p, err := q.Prisoner(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !actor.canSeePrison(p.PrisonID)) {
 		return Prisoner{}, refuse(ErrPrisonerNotFound, "there is no prisoner %d", id)
 	} else if err != nil {
 		return Prisoner{}, err
 	}
 	if p.PrisonID != prisonID {
-		return Prisoner{}, refuse(ErrPrisonerNotAtPrison, "%s (%s) is not held at the slot's prison", p.Name, p.Number)
+		return Prisoner{}, refuse(ErrPrisonerNotAtPrison, "prisoner %d is not held at the slot's prison", id)
 	}
 	if p.Status != PrisonerActive {
 		return Prisoner{}, refuse(ErrPrisonerInactive, "%s (%s) is %s", p.Name, p.Number, p.Status)
@@ -195,7 +236,7 @@ func checkPrisoner(ctx context.Context, q Queries, id, prisonID int64) (Prisoner
 // checkContacts returns the requested contacts, in request order, after
 // checking each against the prisoner's list and the call type. callDate is
 // the local date of the call.
-func checkContacts(ctx context.Context, q Queries, p Prisoner, req CreateRequest, callDate time.Time) ([]PrisonerContact, error) {
+func checkContacts(ctx context.Context, q Queries, p Prisoner, req CreateRequest, set Settings, callDate time.Time) ([]PrisonerContact, error) {
 	list, err := q.PrisonerContacts(ctx, p.ID)
 	if err != nil {
 		return nil, err
@@ -221,29 +262,29 @@ func checkContacts(ctx context.Context, q Queries, p Prisoner, req CreateRequest
 		out = append(out, c)
 	}
 	if req.CallType == CallSocial {
-		if err := checkAges(out, callDate); err != nil {
+		if err := checkAges(out, set, callDate); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// checkAges applies the social-visit age rules on the day of the call: the
-// lead visitor (the first) is an adult and at most MaxAdults are adults. A
-// visitor with no recorded date of birth counts as an adult.
-func checkAges(visitors []PrisonerContact, on time.Time) error {
+// checkAges applies the social-visit age rules of set on the day of the
+// call: the lead visitor (the first) is an adult and at most MaxAdults are
+// adults. A visitor with no recorded date of birth counts as an adult.
+func checkAges(visitors []PrisonerContact, set Settings, on time.Time) error {
 	adults := 0
 	for i, v := range visitors {
-		adult := v.DateOfBirth.IsZero() || ageOn(v.DateOfBirth, on) >= AdultAge
+		adult := v.DateOfBirth.IsZero() || ageOn(v.DateOfBirth, on) >= set.AdultAge
 		if i == 0 && !adult {
-			return refuse(ErrLeadVisitorUnder18, "the lead visitor, %s, must be %d or over", v.Name, AdultAge)
+			return refuse(ErrLeadVisitorUnder18, "the lead visitor, %s, must be %d or over", v.Name, set.AdultAge)
 		}
 		if adult {
 			adults++
 		}
 	}
-	if adults > MaxAdults {
-		return refuse(ErrTooManyAdults, "at most %d adults may join a social call; %d were given", MaxAdults, adults)
+	if adults > set.MaxAdults {
+		return refuse(ErrTooManyAdults, "at most %d adults may join a social call; %d were given", set.MaxAdults, adults)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -14,35 +13,15 @@ import (
 	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
-// Defaults of Config, and the fixed limits of the booking rules.
-const (
-	DefaultPublicURL    = "http://localhost:8080"
-	DefaultMaxAdvance   = 28 * 24 * time.Hour
-	DefaultMinRemaining = 5 * time.Minute
+// DefaultPublicURL is Config.PublicURL's default.
+const DefaultPublicURL = "http://localhost:8080"
 
-	// MaxContacts is the most contacts (visitors, advisers, officers) on one
-	// booking.
-	MaxContacts = 4
-	// MaxAdults is the most adult visitors on a social call.
-	MaxAdults = 3
-	// AdultAge is the age of an adult, and of a social call's lead visitor.
-	AdultAge = 18
-	// MaxReasonLen is the longest cancellation or outcome reason, in
-	// characters.
-	MaxReasonLen = 500
-)
-
-// Config are the booking settings of one deployment.
+// Config are the booking settings of one deployment. The booking rules'
+// numbers are per prison: see Settings.
 type Config struct {
 	// PublicURL is where participants reach Gatehouse, e.g.
 	// http://localhost:8080. Join links are PublicURL+"/join#token="+token.
 	PublicURL string
-	// MaxAdvance is how far ahead a slot may be booked (default 28 days).
-	MaxAdvance time.Duration
-	// MinRemaining is how much of a slot must be left to book it: staff may
-	// book a slot already in progress until MinRemaining before its end
-	// (default 5 minutes).
-	MinRemaining time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -50,12 +29,6 @@ func (c Config) withDefaults() Config {
 		c.PublicURL = DefaultPublicURL
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
-	if c.MaxAdvance <= 0 {
-		c.MaxAdvance = DefaultMaxAdvance
-	}
-	if c.MinRemaining <= 0 {
-		c.MinRemaining = DefaultMinRemaining
-	}
 	return c
 }
 

@@ -140,12 +140,6 @@ func slotsOn(t SlotTemplate, loc *time.Location, date time.Time) []Slot {
 	return out
 }
 
-// inWindow reports whether a slot may be booked at now: it starts at most
-// MaxAdvance ahead and at least MinRemaining of it is left.
-func (s *Service) inWindow(sl Slot, now time.Time) bool {
-	return !sl.StartsAt.After(now.Add(s.cfg.MaxAdvance)) && !now.After(sl.EndsAt.Add(-s.cfg.MinRemaining))
-}
-
 // loadLocation loads a prison's time zone.
 func loadLocation(p Prison) (*time.Location, error) {
 	loc, err := time.LoadLocation(p.Timezone)
@@ -202,12 +196,20 @@ func (s *Service) Slots(ctx context.Context, actor Staff, prisonID int64, from, 
 		return nil, err
 	}
 	now := s.clock.Now()
+	held, err := s.store.HeldCounts(ctx, prisonID, now)
+	if err != nil {
+		return nil, err
+	}
+	set, err := s.store.PrisonSettings(ctx, prisonID)
+	if err != nil {
+		return nil, err
+	}
 	out := []Slot{}
 	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
 		for _, t := range tpls {
 			for _, sl := range slotsOn(t, loc, d) {
-				sl.Remaining = max(0, sl.Capacity-counts[sl.ID])
-				sl.Bookable = sl.Remaining > 0 && s.inWindow(sl, now)
+				sl.Remaining = max(0, sl.Capacity-counts[sl.ID]-held[sl.ID])
+				sl.Bookable = sl.Remaining > 0 && inWindow(set, bookerStaff, sl, now)
 				out = append(out, sl)
 			}
 		}

@@ -32,6 +32,10 @@ type dialect struct {
 	// lockBooking, when set, is the statement LockBooking runs inside InTx,
 	// with the slot id and the prisoner id as its parameters.
 	lockBooking string
+	// lockPrisoner, when set, is the statement LockPrisoner runs inside
+	// InTx, with the prisoner id as its parameter: lockBooking's prisoner
+	// lock alone.
+	lockPrisoner string
 	// lastAuditTx is the query LastAudit runs inside InTx: it may also lock
 	// the chain head until commit.
 	lastAuditTx string

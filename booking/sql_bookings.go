@@ -13,10 +13,13 @@ func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error)
 	var id int64
 	err := q.queryRow(ctx, `
 		INSERT INTO bookings (reference, prison_id, room_id, template_id, slot_id, prisoner_id, call_type,
-			status, starts_at, ends_at, created_by, created_at, status_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			status, starts_at, ends_at, created_by, created_at, status_reason,
+			override_capacity, override_allowance, override_reason, rebook_offered, needs_review, review_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		b.Reference, b.PrisonID, b.RoomID, b.TemplateID, b.SlotID, b.PrisonerID, string(b.CallType),
-		string(b.Status), unix(b.StartsAt), unix(b.EndsAt), b.CreatedBy, unix(b.CreatedAt), b.StatusReason).Scan(&id)
+		string(b.Status), unix(b.StartsAt), unix(b.EndsAt), b.CreatedBy, unix(b.CreatedAt), b.StatusReason,
+		b.Override != nil && b.Override.Capacity, b.Override != nil && b.Override.Allowance, b.Override.reason(),
+		b.RebookOffered, b.NeedsReview, b.ReviewReason).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, q.writeErr(err))
 	}
@@ -41,18 +44,24 @@ func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error)
 }
 
 const bookingColumns = `b.id, b.reference, b.prison_id, b.room_id, r.name, b.template_id, b.slot_id, b.prisoner_id,
-	b.call_type, b.status, b.starts_at, b.ends_at, b.created_by, b.created_at, b.status_reason`
+	b.call_type, b.status, b.starts_at, b.ends_at, b.created_by, b.created_at, b.status_reason,
+	b.override_capacity, b.override_allowance, b.override_reason, b.rebook_offered, b.needs_review, b.review_reason`
 
 func scanBooking(sc interface{ Scan(...any) error }) (Booking, error) {
 	var (
 		b                      Booking
 		starts, ends, creation int64
+		over                   Override
 	)
 	if err := sc.Scan(&b.ID, &b.Reference, &b.PrisonID, &b.RoomID, &b.RoomName, &b.TemplateID, &b.SlotID,
-		&b.PrisonerID, &b.CallType, &b.Status, &starts, &ends, &b.CreatedBy, &creation, &b.StatusReason); err != nil {
+		&b.PrisonerID, &b.CallType, &b.Status, &starts, &ends, &b.CreatedBy, &creation, &b.StatusReason,
+		&over.Capacity, &over.Allowance, &over.Reason, &b.RebookOffered, &b.NeedsReview, &b.ReviewReason); err != nil {
 		return Booking{}, err
 	}
 	b.StartsAt, b.EndsAt, b.CreatedAt = fromUnix(starts), fromUnix(ends), fromUnix(creation)
+	if over.Capacity || over.Allowance {
+		b.Override = &over
+	}
 	b.Participants = []Participant{}
 	return b, nil
 }
@@ -117,10 +126,17 @@ func (q sqlQueries) Booking(ctx context.Context, id int64) (Booking, error) {
 // Bookings lists a prison's bookings starting in [from, to), with their
 // participants, by start time.
 func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.Time) ([]Booking, error) {
+	return q.bookingsWhere(ctx, `b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?`,
+		prisonID, unix(from), unix(to))
+}
+
+// bookingsWhere lists the bookings (alias b) meeting cond, with their
+// participants, by start time.
+func (q sqlQueries) bookingsWhere(ctx context.Context, cond string, args ...any) ([]Booking, error) {
 	rows, err := q.query(ctx, `SELECT `+bookingColumns+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id
-		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
-		ORDER BY b.starts_at, b.id`, prisonID, unix(from), unix(to))
+		WHERE `+cond+`
+		ORDER BY b.starts_at, b.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list bookings: %w", err)
 	}
@@ -137,8 +153,8 @@ func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.
 	}
 	prows, err := q.query(ctx, `SELECT `+participantColumns+`
 		FROM booking_participants p JOIN bookings b ON b.id = p.booking_id
-		WHERE b.prison_id = ? AND b.starts_at >= ? AND b.starts_at < ?
-		ORDER BY p.booking_id, p.position`, prisonID, unix(from), unix(to))
+		WHERE `+cond+`
+		ORDER BY p.booking_id, p.position`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list participants: %w", err)
 	}

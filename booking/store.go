@@ -39,6 +39,7 @@ type Queries interface {
 	StaffQueries
 	BookingQueries
 	AuditQueries
+	RulesQueries
 }
 
 // PrisonQueries covers prisons, rooms and slot templates.

@@ -65,6 +65,15 @@ type Booking struct {
 	CreatedBy    int64         `json:"createdBy"`
 	StatusReason string        `json:"statusReason,omitempty"`
 	Participants []Participant `json:"participants"`
+	// Override is the staff override the booking was made with, if any.
+	Override *Override `json:"override,omitempty"`
+	// RebookOffered says a rebooking was offered when the call failed.
+	RebookOffered bool `json:"rebookOffered"`
+	// NeedsReview flags an active booking for staff review (the prisoner
+	// moved, or a non-association now puts two prisoners in its slot), with
+	// ReviewReason saying why.
+	NeedsReview  bool   `json:"needsReview"`
+	ReviewReason string `json:"reviewReason,omitempty"`
 }
 
 // Participant is one person admitted to a booking. ID is the opaque id that
