@@ -101,6 +101,35 @@ func (a *api) routes() []apiRoute {
 		{http.MethodPost, "/api/v1/prisoners/{prisonerId}/non-associations", a.authed(a.addNonAssociation)},
 		{http.MethodDelete, "/api/v1/prisoners/{prisonerId}/non-associations", a.authed(a.removeNonAssociation)},
 		{http.MethodPost, "/api/v1/prisoners/{prisonerId}/move", a.authed(a.movePrisoner)},
+		// Administration (api_admin*.go, api_devices.go): writes for admins only.
+		{http.MethodPost, "/api/v1/prisons", a.authed(a.admin(a.createPrison()))},
+		{http.MethodPut, "/api/v1/prisons/{prisonId}", a.authed(a.admin(a.updatePrison()))},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/rooms", a.authed(a.listRooms())},
+		{http.MethodPost, "/api/v1/prisons/{prisonId}/rooms", a.authed(a.admin(a.createRoom()))},
+		{http.MethodPut, "/api/v1/rooms/{id}", a.authed(a.admin(a.updateRoom()))},
+		{http.MethodDelete, "/api/v1/rooms/{id}", a.authed(a.admin(a.deleteRoom()))},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/slot-templates", a.authed(a.listTemplates())},
+		{http.MethodPost, "/api/v1/prisons/{prisonId}/slot-templates", a.authed(a.admin(a.createTemplate()))},
+		{http.MethodPut, "/api/v1/slot-templates/{id}", a.authed(a.admin(a.updateTemplate()))},
+		{http.MethodDelete, "/api/v1/slot-templates/{id}", a.authed(a.admin(a.deleteTemplate()))},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/excluded-dates", a.authed(a.listExcluded())},
+		{http.MethodPost, "/api/v1/prisons/{prisonId}/excluded-dates", a.authed(a.admin(a.createExcluded()))},
+		{http.MethodDelete, "/api/v1/excluded-dates/{id}", a.authed(a.admin(a.deleteExcluded()))},
+		{http.MethodPost, "/api/v1/prisons/{prisonId}/prisoners", a.authed(a.admin(a.createPrisoner()))},
+		{http.MethodPut, "/api/v1/prisoners/{prisonerId}", a.authed(a.admin(a.updatePrisoner()))},
+		{http.MethodPost, "/api/v1/contacts", a.authed(a.admin(a.createContact()))},
+		{http.MethodPost, "/api/v1/prisoners/{prisonerId}/contacts", a.authed(a.admin(a.linkContact()))},
+		{http.MethodPut, "/api/v1/prisoners/{prisonerId}/contacts/{id}", a.authed(a.admin(a.updateLink()))},
+		{http.MethodGet, "/api/v1/staff", a.authed(a.admin(a.listStaff()))},
+		{http.MethodPost, "/api/v1/staff", a.authed(a.admin(a.createStaff()))},
+		{http.MethodPut, "/api/v1/staff/{id}", a.authed(a.admin(a.updateStaff()))},
+		{http.MethodPost, "/api/v1/staff/{id}/disable", a.authed(a.admin(a.disableStaff()))},
+		{http.MethodGet, "/api/v1/staff/{id}/caseload", a.authed(a.getCaseload())},
+		{http.MethodPost, "/api/v1/staff/{id}/caseload", a.authed(a.admin(a.addToCaseload()))},
+		{http.MethodDelete, "/api/v1/staff/{id}/caseload/{prisonerId}", a.authed(a.admin(a.removeFromCaseload()))},
+		{http.MethodGet, "/api/v1/prisons/{prisonId}/devices", a.authed(a.listDevices())},
+		{http.MethodPost, "/api/v1/prisons/{prisonId}/devices", a.authed(a.admin(a.registerDevice()))},
+		{http.MethodPost, "/api/v1/devices/{id}/disable", a.authed(a.admin(a.disableDevice()))},
 	}
 }
 
@@ -195,8 +224,10 @@ func statusOf(c Code) int {
 		return http.StatusForbidden
 	case ErrSlotNotFound, ErrPrisonerNotFound, ErrHoldNotFound:
 		return http.StatusNotFound
-	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive, ErrAlreadyExists, ErrNonAssociation, ErrInvalidTransition:
+	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive, ErrAlreadyExists, ErrInUse, ErrNonAssociation, ErrInvalidTransition:
 		return http.StatusConflict
+	case ErrTooManyAttempts:
+		return http.StatusTooManyRequests
 	case ErrTooLarge:
 		return http.StatusRequestEntityTooLarge
 	}

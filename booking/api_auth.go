@@ -1,7 +1,9 @@
 package booking
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -26,8 +28,12 @@ func (a *api) login(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.svc.login(r.Context(), req.Username, req.Password)
+	res, err := a.svc.login(r.Context(), req.Username, req.Password, a.svc.cfg.Sessions.clientIP(r))
 	if err != nil {
+		var t *throttled
+		if errors.As(err, &t) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(t.RetryAfter/time.Second)))
+		}
 		a.fail(w, r, err)
 		return
 	}

@@ -1,7 +1,6 @@
 package booking
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -47,10 +46,7 @@ func (a *api) getBooking(w http.ResponseWriter, r *http.Request, who principal) 
 		a.fail(w, r, err)
 		return
 	}
-	b, err := a.svc.Booking(r.Context(), id)
-	if err == nil && !who.staff.canSeePrison(b.PrisonID) {
-		err = fmt.Errorf("booking %d: %w", id, ErrNotFound)
-	}
+	b, err := a.svc.visibleBooking(r.Context(), who.staff, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -102,7 +98,7 @@ func (a *api) listBookings(w http.ResponseWriter, r *http.Request, who principal
 		return
 	}
 	start, end := localDayBounds(loc, from, to)
-	list, err := a.svc.store.Bookings(r.Context(), prisonID, start, end)
+	list, err := a.svc.visibleBookings(r.Context(), who.staff, prisonID, start, end)
 	if err != nil {
 		a.fail(w, r, err)
 		return

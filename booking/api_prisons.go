@@ -1,7 +1,6 @@
 package booking
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -92,11 +91,7 @@ func (a *api) prisoners(w http.ResponseWriter, r *http.Request, who principal) {
 		a.fail(w, r, err)
 		return
 	}
-	if _, err := a.visiblePrison(r, who, id); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	ps, err := a.svc.store.Prisoners(r.Context(), id)
+	ps, err := a.svc.visiblePrisoners(r.Context(), who.staff, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -125,31 +120,14 @@ func (a *api) contacts(w http.ResponseWriter, r *http.Request, who principal) {
 		a.fail(w, r, err)
 		return
 	}
-	p, err := a.svc.store.Prisoner(r.Context(), id)
-	if err == nil && !who.staff.canSeePrison(p.PrisonID) {
-		err = fmt.Errorf("prisoner %d: %w", id, ErrNotFound)
-	}
-	if errors.Is(err, ErrNotFound) {
-		a.fail(w, r, refuse(ErrPrisonerNotFound, "there is no prisoner %d", id))
-		return
-	} else if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	list, err := a.svc.store.PrisonerContacts(r.Context(), id)
+	list, err := a.svc.visibleContacts(r.Context(), who.staff, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	out := make([]contactView, 0, len(list))
 	for _, c := range list {
-		v := contactView{ID: c.ID, Name: c.Name, Kind: c.Kind, Relationship: c.Relationship,
-			Approved: c.Approved, Banned: c.Banned}
-		if !c.DateOfBirth.IsZero() {
-			d := c.DateOfBirth.Format(dateLayout)
-			v.DateOfBirth = &d
-		}
-		out = append(out, v)
+		out = append(out, c.view())
 	}
 	a.writeJSON(w, r, http.StatusOK, out)
 }

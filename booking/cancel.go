@@ -35,7 +35,7 @@ func (s *Service) CancelBooking(ctx context.Context, actor Staff, id int64, reas
 		if err != nil {
 			return err
 		}
-		if !actor.canSeePrison(cur.PrisonID) {
+		if !actor.canSeeBooking(cur) {
 			return fmt.Errorf("booking %d: %w", id, ErrNotFound)
 		}
 		if !actor.canManage(cur) {

@@ -80,5 +80,8 @@ const (
 
 // Codes of the administration API and of login throttling.
 const (
-	ErrAlreadyExists Code = "already_exists" // a record with that code, name, number or username exists, or the link is already there
+	ErrAlreadyExists   Code = "already_exists"        // a record with that code, name, number or username exists, or the link is already there
+	ErrInUse           Code = "in_use"                // the record is still used (by bookings or templates) and cannot be deleted
+	ErrNotProbation    Code = "not_probation_officer" // a caseload is only for a staff member with the probation role
+	ErrTooManyAttempts Code = "too_many_attempts"     // too many failed logins for that username or from that address; retry later
 )

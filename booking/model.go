@@ -20,16 +20,19 @@ const DefaultTimezone = "Europe/London"
 // Room is a place in a prison where calls happen (its devices and bandwidth
 // set the capacity of its slot templates).
 type Room struct {
-	ID       int64
-	PrisonID int64
-	Name     string
+	ID       int64  `json:"id"`
+	PrisonID int64  `json:"prisonId"`
+	Name     string `json:"name"`
 }
 
-// SlotTemplate repeats weekly: on Weekday, from StartMinute to EndMinute
-// (local wall-clock minutes after midnight; EndMinute may be 1440), it offers
-// back-to-back slots of SlotMinutes, each taking Capacity concurrent calls of
-// CallTypes. Dates are civil dates held as midnight UTC; a zero ValidTo means
-// open-ended.
+// SlotTemplate repeats weekly, or fortnightly (RepeatWeeks 2, counted from
+// the Monday-based week of ValidFrom): on Weekday, from StartMinute to
+// EndMinute (local wall-clock minutes after midnight; EndMinute may be 1440),
+// it offers back-to-back slots of SlotMinutes, each taking Capacity
+// concurrent calls of CallTypes. Dates are civil dates held as midnight UTC;
+// a zero ValidTo means open-ended. ExcludedDates, filled in on read, are the
+// dates within its validity on which it offers nothing (its own exclusions,
+// its room's and its prison's), sorted. RepeatWeeks 0 means 1.
 type SlotTemplate struct {
 	ID          int64
 	PrisonID    int64
@@ -43,6 +46,9 @@ type SlotTemplate struct {
 	CallTypes   []CallType
 	ValidFrom   time.Time
 	ValidTo     time.Time
+	RepeatWeeks int
+	// ExcludedDates is read-only: see ExcludedDate.
+	ExcludedDates []time.Time
 }
 
 // ValidOn reports whether the civil date d (midnight UTC) is within the
@@ -72,6 +78,9 @@ type Prisoner struct {
 	Number   string         `json:"number"`
 	Name     string         `json:"name"`
 	Status   PrisonerStatus `json:"status"`
+	// Location is the prisoner's wing/landing/cell, e.g. "B-2-14" ("" when
+	// not known): registered devices there join the prisoner's calls.
+	Location string `json:"location"`
 }
 
 // ContactKind is what a contact may join: social, legal or probation calls.
@@ -133,6 +142,11 @@ type Staff struct {
 	Role         StaffRole `json:"role"`
 	PrisonID     int64     `json:"prisonId"`
 	PasswordHash string    `json:"-"`
+	// Disabled accounts cannot log in and have no sessions.
+	Disabled bool `json:"disabled"`
+	// caseload is a probation officer's caseload, loaded by
+	// authentication (see withCaseload); nil sees no prisoner.
+	caseload *caseload
 }
 
 // Session is a logged-in staff session. The token itself is never stored,
@@ -143,6 +157,9 @@ type Session struct {
 	CSRFToken string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// LastSeenAt is when the session was last used (to the minute or so):
+	// a session idle for Config.SessionIdleTimeout ends.
+	LastSeenAt time.Time
 }
 
 // AuditEntry is one line of the append-only, hash-chained audit log. Hash

@@ -697,6 +697,10 @@ func TestOpenAPIConformance(t *testing.T) {
 	c.run(exchange{name: "get cancelled booking", method: get, path: socialPath, auth: asClerk, status: 200})
 	c.run(exchange{name: "list with cancelled", method: get, path: bookings + "?from=2026-11-24&to=2026-11-24", auth: asClerk, status: 200})
 
+	// Administration, devices, caseloads and login throttling: see
+	// openapi_admin_test.go.
+	adminConformance(c)
+
 	// The booking rules: settings, holds, allowances, non-associations,
 	// outcomes, moves and reviews (openapi_rules_test.go).
 	c.rulesFlow()

@@ -214,12 +214,13 @@ func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key s
 }
 
 // checkPrisoner loads the prisoner and checks they are active at prisonID.
-// A prisoner at a prison actor cannot see is not found, as if there were
-// none; one at another prison actor can see is not at the prison, with a
-// detail that says nothing about them.
+// A prisoner actor cannot see (at a prison actor does not work at, or off
+// a probation officer's caseload) is not found, as if there were none; one
+// at another prison actor can see is not at the prison, with a detail that
+// says nothing about them.
 func checkPrisoner(ctx context.Context, q Queries, actor Staff, id, prisonID int64) (Prisoner, error) {
 	p, err := q.Prisoner(ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && !actor.canSeePrison(p.PrisonID)) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !actor.canSeePrisoner(p)) {
 		return Prisoner{}, refuse(ErrPrisonerNotFound, "there is no prisoner %d", id)
 	} else if err != nil {
 		return Prisoner{}, err

@@ -26,7 +26,17 @@ type Demo struct {
 	PrisonID   int64       `json:"prisonId"`
 	PrisonerID int64       `json:"prisonerId"`
 	Logins     []DemoLogin `json:"logins"`
+	// DeviceID is the demo prisoner's in-cell device, whose secret is
+	// DemoDeviceSecret (as the demo passwords, it is public: demo only).
+	DeviceID int64 `json:"deviceId"`
 }
+
+// Demo data of the administration half: the demo prisoner's cell, the
+// secret of the in-cell device there, and the visits room's closed days.
+const (
+	DemoPrisonerLocation = "B-2-14"
+	DemoDeviceSecret     = "demo-device-secret-cell-B-2-14"
+)
 
 // demoStaff are the demo accounts and their names.
 func demoStaff() []struct {
@@ -46,10 +56,13 @@ func demoStaff() []struct {
 
 // Seed creates the demo prison (HMP Demo, DEM, Europe/London) when the store
 // holds no prison at all: a visits room with Monday-Saturday 09:00-17:00
-// templates, a demo room with round-the-clock slots every day, prisoner
-// A1234BC Daniel Price with two approved social contacts, a solicitor and a
-// probation officer, and the four demo staff accounts. It is idempotent:
-// the check and the inserts are one transaction.
+// templates (closed on Christmas Day and Boxing Day of this year and next),
+// a demo room with round-the-clock slots every day, prisoner A1234BC Daniel
+// Price in cell B-2-14 with two approved social contacts, a solicitor and a
+// probation officer, a registered in-cell device in his cell, and the four
+// demo staff accounts, Daniel being on the demo probation officer's
+// caseload. It is idempotent: the check and the inserts are one
+// transaction.
 func Seed(ctx context.Context, s *Service) (Demo, error) {
 	demo := Demo{}
 	for _, st := range demoStaff() {
@@ -107,6 +120,15 @@ func (s *Service) describeDemo(ctx context.Context, demo Demo, prisons []Prison)
 				demo.PrisonerID = pr.ID
 			}
 		}
+		ds, err := s.store.Devices(ctx, p.ID)
+		if err != nil {
+			return Demo{}, fmt.Errorf("seed: %w", err)
+		}
+		for _, d := range ds {
+			if d.SecretHash == hashToken(DemoDeviceSecret) {
+				demo.DeviceID = d.ID
+			}
+		}
 	}
 	return demo, nil
 }
@@ -141,7 +163,7 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 		}
 	}
 	prisonerID, err := q.CreatePrisoner(ctx, Prisoner{PrisonID: prisonID, Number: "A1234BC", Name: "Daniel Price",
-		Status: PrisonerActive})
+		Status: PrisonerActive, Location: DemoPrisonerLocation})
 	if err != nil {
 		return err
 	}
@@ -169,11 +191,42 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 		}
 	}
 	for i, st := range demoStaff() {
-		if _, err := q.CreateStaff(ctx, Staff{Username: st.Username, Name: st.Name, Role: st.Role,
-			PrisonID: prisonID, PasswordHash: hashes[i]}); err != nil {
+		id, err := q.CreateStaff(ctx, Staff{Username: st.Username, Name: st.Name, Role: st.Role,
+			PrisonID: prisonID, PasswordHash: hashes[i]})
+		if err != nil {
 			return err
 		}
+		if st.Role == StaffProbation {
+			if err := q.AddToCaseload(ctx, id, prisonerID); err != nil {
+				return err
+			}
+		}
+	}
+	if err := seedAdminDemo(ctx, q, demo, visits, now); err != nil {
+		return err
 	}
 	return appendAudit(ctx, q, now, systemActor, "seed", fmt.Sprintf("prison:%d", prisonID),
 		map[string]any{"code": DemoPrisonCode})
+}
+
+// seedAdminDemo adds the set-up examples: the in-cell device in the demo
+// prisoner's cell, and the visits room closed on Christmas Day and Boxing
+// Day of now's year and the next (the demo room stays open every day).
+func seedAdminDemo(ctx context.Context, q Queries, demo *Demo, visitsRoom int64, now time.Time) error {
+	var err error
+	demo.DeviceID, err = q.CreateDevice(ctx, Device{PrisonID: demo.PrisonID, Name: "Cell B-2-14 tablet",
+		Location: DemoPrisonerLocation, Kind: DeviceInCell, Active: true, CreatedAt: now.UTC().Truncate(time.Second),
+		SecretHash: hashToken(DemoDeviceSecret)})
+	if err != nil {
+		return err
+	}
+	for _, y := range []int{now.Year(), now.Year() + 1} {
+		for _, day := range []int{25, 26} {
+			if _, err := q.CreateExcludedDate(ctx, ExcludedDate{PrisonID: demo.PrisonID, RoomID: visitsRoom,
+				Date: time.Date(y, time.December, day, 0, 0, 0, 0, time.UTC), Reason: "Bank holiday: the visits room is closed"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

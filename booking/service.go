@@ -22,9 +22,13 @@ type Config struct {
 	// PublicURL is where participants reach Gatehouse, e.g.
 	// http://localhost:8080. Join links are PublicURL+"/join#token="+token.
 	PublicURL string
+	// Sessions are the staff login throttling and session limits (see
+	// SessionPolicy; zero fields take their defaults).
+	Sessions SessionPolicy
 }
 
 func (c Config) withDefaults() Config {
+	c.Sessions = c.Sessions.withDefaults()
 	if c.PublicURL == "" {
 		c.PublicURL = DefaultPublicURL
 	}

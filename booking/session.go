@@ -35,26 +35,35 @@ type loginResult struct {
 	Staff     Staff
 }
 
-// login checks a username and password and opens a session. Every attempt
-// is audited. Failures are a *Refusal with ErrBadCredentials whatever the
-// cause.
-func (s *Service) login(ctx context.Context, username, password string) (loginResult, error) {
+// login checks a username and password from clientIP and opens a
+// session. Every attempt is audited. Failures are a *Refusal with
+// ErrBadCredentials whatever the cause (unknown user, wrong password,
+// disabled account) and count against the username and the address: too
+// many lately (see SessionPolicy) and the attempt is refused before the
+// password is checked, with ErrTooManyAttempts (a *throttled).
+func (s *Service) login(ctx context.Context, username, password, clientIP string) (loginResult, error) {
 	badCreds := refuse(ErrBadCredentials, "the username or password is wrong")
 	if username == "" || len(username) > maxUsernameLen || password == "" {
 		return loginResult{}, refuse(ErrValidation, "username (at most %d bytes) and password are required", maxUsernameLen)
 	}
 	now := s.clock.Now()
 	st, err := s.store.StaffByUsername(ctx, username)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		_ = auth.CheckPassword(dummyHash, password)
-		s.auditLoginFailure(ctx, now, username, 0)
-		return loginResult{}, badCreds
-	case err != nil:
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return loginResult{}, fmt.Errorf("login: %w", err)
 	}
-	if err := auth.CheckPassword(st.PasswordHash, password); err != nil {
-		s.auditLoginFailure(ctx, now, username, st.ID)
+	if err := s.checkThrottle(ctx, now, username, clientIP, st.ID); err != nil {
+		return loginResult{}, err
+	}
+	switch {
+	case st.ID == 0:
+		_ = auth.CheckPassword(dummyHash, password)
+		s.auditLoginFailure(ctx, now, username, clientIP, 0, "")
+		return loginResult{}, badCreds
+	case auth.CheckPassword(st.PasswordHash, password) != nil:
+		s.auditLoginFailure(ctx, now, username, clientIP, st.ID, "")
+		return loginResult{}, badCreds
+	case st.Disabled:
+		s.auditLoginFailure(ctx, now, username, clientIP, st.ID, "disabled")
 		return loginResult{}, badCreds
 	}
 	res := loginResult{
@@ -64,9 +73,12 @@ func (s *Service) login(ctx context.Context, username, password string) (loginRe
 		Staff:     st,
 	}
 	sess := Session{TokenHash: hashToken(res.Token), StaffID: st.ID, CSRFToken: res.CSRFToken,
-		CreatedAt: now, ExpiresAt: res.ExpiresAt}
+		CreatedAt: now, ExpiresAt: res.ExpiresAt, LastSeenAt: now}
 	err = s.store.InTx(ctx, func(q Queries) error {
 		if _, err := q.DeleteExpiredSessions(ctx, now); err != nil {
+			return err
+		}
+		if err := q.ClearLoginFailures(ctx, username); err != nil {
 			return err
 		}
 		if err := q.CreateSession(ctx, sess); err != nil {
@@ -83,15 +95,20 @@ func (s *Service) login(ctx context.Context, username, password string) (loginRe
 	return res, nil
 }
 
-// auditLoginFailure records a failed login; a failure to record it is
-// logged, not returned, so it cannot change the answer the client sees.
-func (s *Service) auditLoginFailure(ctx context.Context, now time.Time, username string, staffID int64) {
-	subject := "staff:unknown"
-	if staffID != 0 {
-		subject = fmt.Sprintf("staff:%d", staffID)
+// auditLoginFailure records a failed login, for the audit log and for
+// throttling; a failure to record it is logged, not returned, so it cannot
+// change the answer the client sees. why is "" or "disabled".
+func (s *Service) auditLoginFailure(ctx context.Context, now time.Time, username, clientIP string, staffID int64, why string) {
+	subject := loginSubject(staffID)
+	detail := map[string]any{"username": username, "clientIp": clientIP}
+	if why != "" {
+		detail["reason"] = why
 	}
 	err := s.store.InTx(ctx, func(q Queries) error {
-		return appendAudit(ctx, q, now, "anonymous", "login.failed", subject, map[string]any{"username": username})
+		if err := q.RecordLoginFailure(ctx, username, clientIP, now, now.Add(-s.cfg.Sessions.LoginFailureWindow)); err != nil {
+			return err
+		}
+		return appendAudit(ctx, q, now, "anonymous", "login.failed", subject, detail)
 	})
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "audit failed login", slog.String("error", err.Error()))
@@ -112,7 +129,15 @@ func (s *Service) authenticate(ctx context.Context, token string) (Staff, Sessio
 	} else if err != nil {
 		return Staff{}, Session{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if !s.clock.Now().Before(sess.ExpiresAt) {
+	now := s.clock.Now()
+	if !now.Before(sess.ExpiresAt) {
+		return Staff{}, Session{}, unauth
+	}
+	if idle := now.Sub(sess.LastSeenAt); idle >= s.cfg.Sessions.SessionIdleTimeout {
+		// Ended by idleness: forget it now rather than at the next login.
+		if err := s.store.DeleteSession(ctx, sess.TokenHash); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "delete idle session", slog.String("error", err.Error()))
+		}
 		return Staff{}, Session{}, unauth
 	}
 	st, err := s.store.StaffByID(ctx, sess.StaffID)
@@ -120,6 +145,18 @@ func (s *Service) authenticate(ctx context.Context, token string) (Staff, Sessio
 		return Staff{}, Session{}, unauth
 	} else if err != nil {
 		return Staff{}, Session{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if st.Disabled {
+		return Staff{}, Session{}, unauth
+	}
+	if st, err = withCaseload(ctx, s.store, st); err != nil {
+		return Staff{}, Session{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if now.Sub(sess.LastSeenAt) >= sessionTouchEvery {
+		if err := s.store.TouchSession(ctx, sess.TokenHash, now); err != nil {
+			return Staff{}, Session{}, fmt.Errorf("authenticate: %w", err)
+		}
+		sess.LastSeenAt = now.UTC().Truncate(time.Second)
 	}
 	return st, sess, nil
 }

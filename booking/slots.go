@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,7 +102,7 @@ func allDigits(s string) bool {
 // slot, at the instant time.Date picks. A slot lasts SlotMinutes of real
 // time, so slots of one template never overlap.
 func slotAt(t SlotTemplate, loc *time.Location, date time.Time, minute int) (Slot, bool) {
-	if date.Weekday() != t.Weekday || !t.ValidOn(date) || t.SlotMinutes <= 0 {
+	if !offersOn(t, date) {
 		return Slot{}, false
 	}
 	if minute < t.StartMinute || minute+t.SlotMinutes > t.EndMinute || (minute-t.StartMinute)%t.SlotMinutes != 0 {
@@ -128,7 +129,7 @@ func slotAt(t SlotTemplate, loc *time.Location, date time.Time, minute int) (Slo
 
 // slotsOn lists the slots of template t on civil date date.
 func slotsOn(t SlotTemplate, loc *time.Location, date time.Time) []Slot {
-	if date.Weekday() != t.Weekday || !t.ValidOn(date) || t.SlotMinutes <= 0 {
+	if !offersOn(t, date) {
 		return nil
 	}
 	var out []Slot
@@ -138,6 +139,29 @@ func slotsOn(t SlotTemplate, loc *time.Location, date time.Time) []Slot {
 		}
 	}
 	return out
+}
+
+// offersOn reports whether template t offers slots on civil date date
+// (midnight UTC): it is t's weekday, within its validity, in one of its
+// weeks (every week, or every other week counted from the Monday-based
+// week of ValidFrom) and not one of its excluded dates.
+func offersOn(t SlotTemplate, date time.Time) bool {
+	if date.Weekday() != t.Weekday || !t.ValidOn(date) || t.SlotMinutes <= 0 {
+		return false
+	}
+	if t.RepeatWeeks > 1 && weeksBetween(t.ValidFrom, date)%t.RepeatWeeks != 0 {
+		return false
+	}
+	_, excluded := slices.BinarySearchFunc(t.ExcludedDates, date, func(a, b time.Time) int { return a.Compare(b) })
+	return !excluded
+}
+
+// weeksBetween counts the Monday-based weeks from the week of civil date
+// from to the week of civil date to (from not after to).
+func weeksBetween(from, to time.Time) int {
+	monday := func(d time.Time) time.Time { return d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7)) }
+	days := int(monday(to).Sub(monday(from)).Hours()+0.5) / 24
+	return days / 7
 }
 
 // loadLocation loads a prison's time zone.

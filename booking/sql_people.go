@@ -13,8 +13,8 @@ func (q sqlQueries) CreatePrisoner(ctx context.Context, p Prisoner) (int64, erro
 	}
 	var id int64
 	err := q.queryRow(ctx,
-		`INSERT INTO prisoners (prison_id, number, name, status) VALUES (?, ?, ?, ?) RETURNING id`,
-		p.PrisonID, p.Number, p.Name, string(p.Status)).Scan(&id)
+		`INSERT INTO prisoners (prison_id, number, name, status, location) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		p.PrisonID, p.Number, p.Name, string(p.Status), p.Location).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create prisoner %s: %w", p.Number, q.writeErr(err))
 	}
@@ -25,8 +25,8 @@ func (q sqlQueries) CreatePrisoner(ctx context.Context, p Prisoner) (int64, erro
 func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
 	var p Prisoner
 	err := q.queryRow(ctx,
-		`SELECT id, prison_id, number, name, status FROM prisoners WHERE id = ?`, id).
-		Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status)
+		`SELECT id, prison_id, number, name, status, location FROM prisoners WHERE id = ?`, id).
+		Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location)
 	if err != nil {
 		return Prisoner{}, notFound(err, "prisoner", id)
 	}
@@ -36,7 +36,7 @@ func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
 // Prisoners lists a prison's prisoners by name.
 func (q sqlQueries) Prisoners(ctx context.Context, prisonID int64) ([]Prisoner, error) {
 	rows, err := q.query(ctx,
-		`SELECT id, prison_id, number, name, status FROM prisoners WHERE prison_id = ? ORDER BY name, id`, prisonID)
+		`SELECT id, prison_id, number, name, status, location FROM prisoners WHERE prison_id = ? ORDER BY name, id`, prisonID)
 	if err != nil {
 		return nil, fmt.Errorf("list prisoners: %w", err)
 	}
@@ -44,7 +44,7 @@ func (q sqlQueries) Prisoners(ctx context.Context, prisonID int64) ([]Prisoner, 
 	var out []Prisoner
 	for rows.Next() {
 		var p Prisoner
-		if err := rows.Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status); err != nil {
+		if err := rows.Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location); err != nil {
 			return nil, fmt.Errorf("scan prisoner: %w", err)
 		}
 		out = append(out, p)

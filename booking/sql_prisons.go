@@ -77,20 +77,24 @@ func (q sqlQueries) CreateSlotTemplate(ctx context.Context, t SlotTemplate) (int
 	var id int64
 	err := q.queryRow(ctx, `
 		INSERT INTO slot_templates (prison_id, room_id, weekday, start_minute, end_minute,
-			slot_minutes, capacity, call_types, valid_from, valid_to)
+			slot_minutes, capacity, call_types, valid_from, valid_to, repeat_weeks)
 		SELECT prison_id, id, CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS INTEGER),
-			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM rooms WHERE id = ?
+			CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER)
+		FROM rooms WHERE id = ?
 		RETURNING id`,
 		int(t.Weekday), t.StartMinute, t.EndMinute, t.SlotMinutes, t.Capacity,
-		strings.Join(types, ","), t.ValidFrom.Format(dateLayout), dateText(t.ValidTo), t.RoomID).Scan(&id)
+		strings.Join(types, ","), t.ValidFrom.Format(dateLayout), dateText(t.ValidTo), max(1, t.RepeatWeeks),
+		t.RoomID).Scan(&id)
 	if err != nil {
 		return 0, notFound(err, "room", t.RoomID)
 	}
 	return id, nil
 }
 
+// templateColumns ends with the template's repeat and its excluded dates
+// (see templateExclusions).
 const templateColumns = `t.id, t.prison_id, t.room_id, r.name, t.weekday, t.start_minute, t.end_minute,
-	t.slot_minutes, t.capacity, t.call_types, t.valid_from, t.valid_to`
+	t.slot_minutes, t.capacity, t.call_types, t.valid_from, t.valid_to, t.repeat_weeks, ` + templateExclusions
 
 func scanTemplate(sc interface{ Scan(...any) error }) (SlotTemplate, error) {
 	var (
@@ -98,9 +102,10 @@ func scanTemplate(sc interface{ Scan(...any) error }) (SlotTemplate, error) {
 		weekday  int
 		types    string
 		from, to sql.NullString
+		excluded sql.NullString
 	)
 	if err := sc.Scan(&t.ID, &t.PrisonID, &t.RoomID, &t.RoomName, &weekday, &t.StartMinute, &t.EndMinute,
-		&t.SlotMinutes, &t.Capacity, &types, &from, &to); err != nil {
+		&t.SlotMinutes, &t.Capacity, &types, &from, &to, &t.RepeatWeeks, &excluded); err != nil {
 		return SlotTemplate{}, err
 	}
 	t.Weekday = time.Weekday(weekday)
@@ -114,6 +119,9 @@ func scanTemplate(sc interface{ Scan(...any) error }) (SlotTemplate, error) {
 		return SlotTemplate{}, err
 	}
 	if t.ValidTo, err = parseStoredDate(to); err != nil {
+		return SlotTemplate{}, err
+	}
+	if t.ExcludedDates, err = parseExcludedDates(excluded); err != nil {
 		return SlotTemplate{}, err
 	}
 	return t, nil

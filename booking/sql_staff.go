@@ -12,23 +12,23 @@ import (
 func (q sqlQueries) CreateStaff(ctx context.Context, s Staff) (int64, error) {
 	var id int64
 	err := q.queryRow(ctx, `
-		INSERT INTO staff (username, name, role, prison_id, password_hash)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		s.Username, s.Name, string(s.Role), nullID(s.PrisonID), s.PasswordHash).Scan(&id)
+		INSERT INTO staff (username, name, role, prison_id, password_hash, disabled)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		s.Username, s.Name, string(s.Role), nullID(s.PrisonID), s.PasswordHash, s.Disabled).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create staff %q: %w", s.Username, q.writeErr(err))
 	}
 	return id, nil
 }
 
-const staffColumns = `id, username, name, role, prison_id, password_hash`
+const staffColumns = `id, username, name, role, prison_id, password_hash, disabled`
 
 func scanStaff(sc interface{ Scan(...any) error }) (Staff, error) {
 	var (
 		s      Staff
 		prison sql.NullInt64
 	)
-	if err := sc.Scan(&s.ID, &s.Username, &s.Name, &s.Role, &prison, &s.PasswordHash); err != nil {
+	if err := sc.Scan(&s.ID, &s.Username, &s.Name, &s.Role, &prison, &s.PasswordHash, &s.Disabled); err != nil {
 		return Staff{}, err
 	}
 	s.PrisonID = prison.Int64
@@ -56,9 +56,9 @@ func (q sqlQueries) StaffByUsername(ctx context.Context, username string) (Staff
 // CreateSession stores a session.
 func (q sqlQueries) CreateSession(ctx context.Context, s Session) error {
 	_, err := q.exec(ctx, `
-		INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?)`,
-		s.TokenHash, s.StaffID, s.CSRFToken, unix(s.CreatedAt), unix(s.ExpiresAt))
+		INSERT INTO sessions (token_hash, staff_id, csrf_token, created_at, expires_at, last_seen_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		s.TokenHash, s.StaffID, s.CSRFToken, unix(s.CreatedAt), unix(s.ExpiresAt), unix(lastSeen(s)))
 	if err != nil {
 		return fmt.Errorf("create session for staff %d: %w", s.StaffID, q.writeErr(err))
 	}
@@ -68,16 +68,16 @@ func (q sqlQueries) CreateSession(ctx context.Context, s Session) error {
 // Session reads a session by the hash of its token.
 func (q sqlQueries) Session(ctx context.Context, tokenHash string) (Session, error) {
 	var (
-		s                  Session
-		created, expiresAt int64
+		s                            Session
+		created, expiresAt, lastSeen int64
 	)
 	err := q.queryRow(ctx, `
-		SELECT token_hash, staff_id, csrf_token, created_at, expires_at FROM sessions WHERE token_hash = ?`,
-		tokenHash).Scan(&s.TokenHash, &s.StaffID, &s.CSRFToken, &created, &expiresAt)
+		SELECT token_hash, staff_id, csrf_token, created_at, expires_at, last_seen_at FROM sessions WHERE token_hash = ?`,
+		tokenHash).Scan(&s.TokenHash, &s.StaffID, &s.CSRFToken, &created, &expiresAt, &lastSeen)
 	if err != nil {
 		return Session{}, notFound(err, "session", "")
 	}
-	s.CreatedAt, s.ExpiresAt = fromUnix(created), fromUnix(expiresAt)
+	s.CreatedAt, s.ExpiresAt, s.LastSeenAt = fromUnix(created), fromUnix(expiresAt), fromUnix(lastSeen)
 	return s, nil
 }
 

@@ -40,6 +40,7 @@ type Queries interface {
 	BookingQueries
 	AuditQueries
 	RulesQueries
+	AdminQueries
 }
 
 // PrisonQueries covers prisons, rooms and slot templates.

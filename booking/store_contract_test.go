@@ -286,7 +286,7 @@ func TestStorePeople(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p, err := s.Prisoner(ctx, zed); err != nil || p != (Prisoner{zed, prison, "Z1111ZZ", "Zed Last", PrisonerActive}) {
+		if p, err := s.Prisoner(ctx, zed); err != nil || p != (Prisoner{ID: zed, PrisonID: prison, Number: "Z1111ZZ", Name: "Zed Last", Status: PrisonerActive}) {
 			t.Fatalf("prisoner %+v %v", p, err)
 		}
 		ps, err := s.Prisoners(ctx, prison)
