@@ -4,8 +4,12 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // stunMagicCookie marks a STUN message (RFC 8489 section 5).
@@ -26,15 +30,30 @@ func isSTUNRequest(b []byte) bool {
 
 // limitedPacketConn is a UDP listener socket that drops requests beyond the
 // per-IP rate before pion parses them, so a flood from one address costs
-// little and does not crowd out other clients.
+// little and does not crowd out other clients. It reads in batches
+// (recvmmsg) where the platform has them: under load, one system call and
+// one wake-up bring several packets.
 type limitedPacketConn struct {
 	net.PacketConn
-	srv *Server
+	srv   *Server
+	batch *batchReader // nil: one packet per read
 }
 
+func newLimitedPacketConn(pc net.PacketConn, s *Server) *limitedPacketConn {
+	return &limitedPacketConn{PacketConn: pc, srv: s, batch: newBatchReader(pc)}
+}
+
+// ReadFrom is called by pion's one read loop per listener socket.
 func (c *limitedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		var n int
+		var addr net.Addr
+		var err error
+		if c.batch != nil {
+			n, addr, err = c.batch.readFrom(p)
+		} else {
+			n, addr, err = c.PacketConn.ReadFrom(p)
+		}
 		if err != nil {
 			return n, addr, err
 		}
@@ -46,6 +65,47 @@ func (c *limitedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		return n, addr, nil
 	}
+}
+
+// batchSize is how many datagrams one batched read may return.
+const batchSize = 32
+
+// batchReader serves ReadFrom calls from recvmmsg batches. It is used by
+// one goroutine only.
+type batchReader struct {
+	read    func([]ipv4.Message, int) (int, error)
+	msgs    []ipv4.Message
+	next, n int
+}
+
+func newBatchReader(pc net.PacketConn) *batchReader {
+	uc, ok := pc.(*net.UDPConn)
+	if !ok || (runtime.GOOS != "linux" && runtime.GOOS != "android") {
+		return nil
+	}
+	b := &batchReader{msgs: make([]ipv4.Message, batchSize)}
+	for i := range b.msgs {
+		b.msgs[i].Buffers = [][]byte{make([]byte, 2048)}
+	}
+	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {
+		b.read = ipv6.NewPacketConn(uc).ReadBatch
+	} else {
+		b.read = ipv4.NewPacketConn(uc).ReadBatch
+	}
+	return b
+}
+
+func (b *batchReader) readFrom(p []byte) (int, net.Addr, error) {
+	if b.next >= b.n {
+		n, err := b.read(b.msgs, 0)
+		if err != nil {
+			return 0, nil, err
+		}
+		b.next, b.n = 0, n
+	}
+	m := &b.msgs[b.next]
+	b.next++
+	return copy(p, m.Buffers[0][:m.N]), m.Addr, nil
 }
 
 // connLimits counts open TCP/TLS connections per client IP.

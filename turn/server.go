@@ -169,7 +169,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	for _, pc := range ln.udp {
 		pcfg.PacketConnConfigs = append(pcfg.PacketConnConfigs, pionturn.PacketConnConfig{
-			PacketConn: &limitedPacketConn{PacketConn: pc, srv: s}, RelayAddressGenerator: gens["udp"], PermissionHandler: s.permit,
+			PacketConn: newLimitedPacketConn(pc, s), RelayAddressGenerator: gens["udp"], PermissionHandler: s.permit,
 		})
 	}
 	for _, l := range ln.tcp {

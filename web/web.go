@@ -35,6 +35,8 @@ var pages = map[string]string{
 	"/":      "index.html",
 	"/join":  "join.html",
 	"/staff": "staff.html",
+	// The connection test; its POST endpoints are ConnTest's.
+	"/connection-test": "connection-test.html",
 }
 
 // contentTypes is the fixed table of served types, so that a machine's

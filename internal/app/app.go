@@ -45,6 +45,7 @@ type App struct {
 	ln       net.Listener
 	baseURL  string
 	relay    *relay // nil without TURN
+	connTest *web.ConnTest
 }
 
 // New opens the store, seeds the demo if asked, and builds every role. It
@@ -116,6 +117,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	a.Signal = signalling.New(sigCfg, a.Bookings, signer, a.media, cfg.Clock,
 		log.With("role", "signalling"), a.Metrics)
 	signal.Store(a.Signal)
+	if a.connTest, err = newConnTest(cfg, a.relay, log.With("role", "conntest")); err != nil {
+		return nil, err
+	}
 	a.Bookings.SetCallEnder(a.Signal)
 	ok = true
 	return a, nil
@@ -166,6 +170,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle("GET /metrics", a.Metrics.Handler())
 	mux.Handle("/api/v1/", booking.NewAPI(a.Bookings, a.log.With("role", "api")))
 	mux.Handle("GET /ws", a.Signal)
+	mux.Handle("POST /connection-test/", a.connTest.Handler())
 	mux.Handle("/", web.Handler())
 	return mux
 }
@@ -213,6 +218,9 @@ func (a *App) Run(ctx context.Context) error {
 
 // closeAll releases the relay, media server, listener and store.
 func (a *App) closeAll() {
+	if a.connTest != nil {
+		a.connTest.Close()
+	}
 	a.relay.close()
 	if a.media != nil {
 		a.media.Close()

@@ -67,13 +67,28 @@ async function addIce(pc, init) {
 // CallMedia runs both peer connections of one signalling session. send(msg)
 // writes a protocol message; onRemoteTrack(participantId, track, stream) gets
 // every received track; onFailed(target) reports a connection that ICE could
-// not keep up.
+// not keep up; onPathChange() is called when a connection's ICE state moves.
+//
+// Paths: the connections get every ICE server at once (the relay's UDP, TCP
+// and TLS URLs). ICE then tries all paths together and keeps the best that
+// works, by candidate priority: direct UDP to the media server first, then
+// the relay over UDP, then over TCP, then over TLS (browsers rank relayed
+// candidates by their transport in that order). A network that blocks UDP
+// or allows only port 443 so falls back without any wait of our own.
+//
+// relay ('udp', 'tcp', 'tls' or 'any'), when set, forces relayed paths only
+// (iceTransportPolicy 'relay'), through the relay URLs of that transport: a
+// test hook, and a privacy option (the media server then never learns the
+// device's own addresses).
 export class CallMedia {
-  constructor({ iceServers, send, onRemoteTrack, onFailed }) {
-    this.config = { iceServers: Array.isArray(iceServers) ? iceServers : [], bundlePolicy: 'max-bundle' };
+  constructor({ iceServers, send, onRemoteTrack, onFailed, onPathChange, relay }) {
+    this.relay = relay || '';
+    this.config = { iceServers: iceServersFor(iceServers, this.relay), bundlePolicy: 'max-bundle' };
+    if (this.relay) this.config.iceTransportPolicy = 'relay';
     this.send = send;
     this.onRemoteTrack = onRemoteTrack;
     this.onFailed = onFailed || (() => {});
+    this.onPathChange = onPathChange || (() => {});
     this.pub = new Side('pub');
     this.sub = new Side('sub');
     this.senders = { audio: null, video: null };
@@ -93,6 +108,7 @@ export class CallMedia {
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed' && !this.closed) this.onFailed(side.name);
+      this.onPathChange();
     };
     side.pc = pc;
     return pc;
@@ -225,9 +241,105 @@ export class CallMedia {
     return { framesDecoded, packetsReceived };
   }
 
+  // setIceServers applies fresh ICE servers (an `iceServers` message: new
+  // relay credentials) to both connections and to any made later.
+  setIceServers(iceServers) {
+    this.config = { ...this.config, iceServers: iceServersFor(iceServers, this.relay) };
+    for (const side of [this.pub, this.sub]) {
+      if (!side.pc) continue;
+      try {
+        side.pc.setConfiguration({ ...side.pc.getConfiguration(), iceServers: this.config.iceServers });
+      } catch (err) {
+        console.warn(`gatehouse: ${side.name}: new ICE servers not applied`, err);
+      }
+    }
+  }
+
+  // path describes how the media travels, from the selected candidate
+  // pair of the subscriber connection (or the publisher's, before anything
+  // is received): {kind: 'direct'|'relay', type, protocol, relayProtocol},
+  // or null while nothing is connected.
+  async path() {
+    const p = await this.paths();
+    return p.sub || p.pub;
+  }
+
+  // paths gives each connection's path: {pub, sub}. They can differ: ICE
+  // on the publisher connection is controlled by the browser, which keeps
+  // the best pair by priority; on the subscriber connection by the media
+  // server, which takes the first pair that works.
+  async paths() {
+    const out = { pub: null, sub: null };
+    if (this.pub.pc) out.pub = await selectedPath(this.pub.pc);
+    if (this.sub.pc) out.sub = await selectedPath(this.sub.pc);
+    return out;
+  }
+
   close() {
     this.closed = true;
     this.pub.close();
     this.sub.close();
   }
+}
+
+// iceServersFor returns the servers to use: all of them, or with relay set,
+// only the TURN URLs of that transport ('any': every TURN URL).
+export function iceServersFor(servers, relay) {
+  const list = Array.isArray(servers) ? servers : [];
+  if (!relay) return list;
+  const out = [];
+  for (const s of list) {
+    const urls = (Array.isArray(s.urls) ? s.urls : [s.urls]).filter((u) => relay === 'any' || transportOf(u) === relay);
+    if (urls.length) out.push({ ...s, urls });
+  }
+  return out;
+}
+
+// transportOf names a TURN URL's transport: 'udp', 'tcp', 'tls', or '' for
+// anything else (STUN).
+export function transportOf(url) {
+  const u = String(url).toLowerCase();
+  if (u.startsWith('turns:')) return 'tls';
+  if (!u.startsWith('turn:')) return '';
+  return /[?&]transport=tcp\b/.test(u) ? 'tcp' : 'udp';
+}
+
+// selectedPath reads a connection's selected candidate pair from getStats.
+export async function selectedPath(pc) {
+  let report;
+  try {
+    report = await pc.getStats();
+  } catch {
+    return null;
+  }
+  let pair = null;
+  report.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pair = report.get(r.selectedCandidatePairId) || pair;
+  });
+  if (!pair) {
+    // Firefox has no transport stats: the nominated, succeeded pair.
+    report.forEach((r) => {
+      if (!pair && r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') pair = r;
+    });
+  }
+  if (!pair || pair.state !== 'succeeded') return null;
+  const local = report.get(pair.localCandidateId);
+  const remote = report.get(pair.remoteCandidateId);
+  if (!local) return null;
+  const type = local.candidateType || '';
+  const relayed = type === 'relay' || (remote && remote.candidateType === 'relay');
+  return {
+    kind: relayed ? 'relay' : 'direct',
+    type,
+    protocol: local.protocol || '',
+    relayProtocol: type === 'relay' ? (local.relayProtocol || '') : '',
+  };
+}
+
+// describePath puts a path into words for the call screen.
+export function describePath(p) {
+  if (!p) return 'Connecting…';
+  if (p.kind === 'direct') return p.protocol === 'tcp' ? 'Direct connection (TCP)' : 'Direct connection';
+  const via = (p.relayProtocol || '').toUpperCase();
+  return via ? `Through the relay (${via})` : 'Through the relay';
 }

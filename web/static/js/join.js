@@ -10,9 +10,16 @@
 //                             the subscriber connection, and how many other
 //                             participants are present (by signalling or by
 //                             received media).
+//   window.gatehouse.path()   Promise of the media path, {kind: 'direct' |
+//                             'relay', type, protocol, relayProtocol}, or null
+//   window.gatehouse.paths()  Promise of {pub, sub}: each connection's path
+//   window.gatehouse.forceRelay(t)  before joining: use only the relay, over
+//                             't' ('udp', 'tcp', 'tls' or 'any'). It narrows
+//                             this page's own choices and nothing else, so it
+//                             needs no server-side test mode.
 
 import { Signal, signallingURL } from './signal.js';
-import { CallMedia } from './call.js';
+import { CallMedia, describePath } from './call.js';
 import { Devices } from './devices.js';
 import { Tiles } from './tiles.js';
 import { errorInfo, endedText, canRejoin } from './messages.js';
@@ -52,6 +59,8 @@ let finished = false; // `ended` or a fatal error arrived: do not reconnect
 let welcomed = false; // this socket got `welcome`
 let reconnects = 0;
 let devicesStarted = false; // the camera/microphone request has settled
+let relayOnly = ''; // forceRelay(): '' (any path) or the relay transport to use
+let shownPath = ''; // the path text on the call screen
 const participants = new Map(); // id -> {id, name, role}, everyone but us
 
 const token = readToken();
@@ -185,7 +194,23 @@ function tick() {
     const el = $('time-left');
     el.textContent = countdown(left);
     el.classList.toggle('soon', left <= 5 * 60000);
+    if (Math.floor(now / 1000) % 3 === 0) updatePath();
   }
+}
+
+// updatePath shows which way the call's media travels (ICE picks it: see
+// call.js).
+async function updatePath() {
+  const p = media ? await media.path() : null;
+  const text = describePath(p);
+  const el = $('call-path');
+  el.dataset.path = p ? (p.kind === 'relay' ? `relay-${p.relayProtocol || p.protocol}` : `direct-${p.protocol}`) : '';
+  if (text === shownPath) return;
+  shownPath = text;
+  el.textContent = text;
+  el.title = p && p.kind === 'relay'
+    ? 'Your network did not let the call connect directly, so it goes through the visit service\'s relay.'
+    : 'The call connects straight to the visit service.';
 }
 setInterval(tick, 1000);
 
@@ -246,6 +271,7 @@ function handle(msg) {
     case 'ended': return onEnded(msg.reason);
     case 'error': return onProtocolError(msg);
     case 'pong': return onPong(msg);
+    case 'iceServers': return onIceServers(msg);
     default: return undefined; // newer servers may add types: ignore
   }
 }
@@ -273,6 +299,14 @@ function onWelcome(msg) {
   if (!media) media = newMedia(iceServers);
   if (call.state === 'live') goLive();
   else goWaiting();
+}
+
+// onIceServers applies fresh relay credentials (sent before the old ones
+// expire) to the open connections and to any made later.
+function onIceServers(msg) {
+  if (!Array.isArray(msg.iceServers)) return;
+  iceServers = msg.iceServers;
+  if (media) media.setIceServers(iceServers);
 }
 
 function onCallState(msg) {
@@ -303,6 +337,8 @@ function goLive() {
 function newMedia(iceServers) {
   return new CallMedia({
     iceServers,
+    relay: relayOnly,
+    onPathChange: () => updatePath(),
     send,
     onRemoteTrack: (pid, track, stream) => {
       if (me && pid === me.id) return;
@@ -496,5 +532,12 @@ window.gatehouse = {
     const s = media ? await media.stats() : { framesDecoded: 0, packetsReceived: 0 };
     const ids = new Set([...participants.keys(), ...tiles.ids()]);
     return { framesDecoded: s.framesDecoded, packetsReceived: s.packetsReceived, remoteParticipants: ids.size };
+  },
+  path: async () => (media ? media.path() : null),
+  paths: async () => (media ? media.paths() : { pub: null, sub: null }),
+  forceRelay: (transport) => {
+    if (!['udp', 'tcp', 'tls', 'any', ''].includes(transport)) throw new Error(`unknown relay transport ${transport}`);
+    if (media) throw new Error('forceRelay must come before joining');
+    relayOnly = transport;
   },
 };
