@@ -206,7 +206,11 @@ func (c *ConnTest) open() (*webrtc.PeerConnection, error) {
 	time.AfterFunc(c.cfg.ProbeLifetime, func() { c.close(pc) })
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
-			if len(m.Data) <= 1024 {
+			switch {
+			case len(m.Data) > 1024:
+			case m.IsString:
+				_ = dc.SendText(string(m.Data))
+			default:
 				_ = dc.Send(m.Data)
 			}
 		})

@@ -7,7 +7,9 @@
 // Hooks for automated browser tests:
 //   window.gatehouse.run()     start the test; Promise of the results
 //   window.gatehouse.results() {done, checks: {direct, udp, tcp, tls}: 'ok' |
-//                              'blocked' | 'unavailable' | 'pending', verdict}
+//                              'blocked' | 'unavailable' | 'pending', errors
+//                              (by check, when one failed with an error),
+//                              verdict: 'good' | 'fair' | 'bad'}
 
 import { h } from './dom.js';
 import { transportOf, selectedPath } from './call.js';
@@ -25,7 +27,7 @@ const CHECKS = [
   { id: 'tls', name: 'Through our relay over TLS', port: 'an encrypted connection, like a web page' },
 ];
 
-let results = { done: false, checks: {}, verdict: '' };
+let results = { done: false, checks: {}, errors: {}, verdict: '' };
 let running = false;
 
 async function postJSON(path, body) {
@@ -117,7 +119,7 @@ async function run() {
   $('start').disabled = true;
   $('verdict').hidden = true;
   $('advice').hidden = true;
-  results = { done: false, checks: {}, verdict: '' };
+  results = { done: false, checks: {}, errors: {}, verdict: '' };
   for (const c of CHECKS) results.checks[c.id] = 'pending';
   render();
   if (!('RTCPeerConnection' in window)) {
@@ -161,6 +163,7 @@ async function run() {
       r = await probe(config);
     } catch (err) {
       console.warn(`gatehouse: ${c.id} check`, err);
+      results.errors[c.id] = String(err && err.message ? err.message : err);
     }
     results.checks[c.id] = r.ok ? 'ok' : 'blocked';
     if (r.path) results.checks[`${c.id}Path`] = r.path;
