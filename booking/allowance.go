@@ -73,7 +73,7 @@ func allowanceOf(ctx context.Context, q Queries, prisonerID int64, set Settings,
 // see is a *Refusal with ErrPrisonerNotFound.
 func (s *Service) PrisonerAllowance(ctx context.Context, actor Staff, prisonerID int64, month string) (Allowance, error) {
 	p, err := s.store.Prisoner(ctx, prisonerID)
-	if errors.Is(err, ErrNotFound) || (err == nil && !actor.canSeePrison(p.PrisonID)) {
+	if errors.Is(err, ErrNotFound) || (err == nil && !actor.canSeePrisoner(p)) {
 		return Allowance{}, refuse(ErrPrisonerNotFound, "there is no prisoner %d", prisonerID)
 	} else if err != nil {
 		return Allowance{}, fmt.Errorf("allowance of prisoner %d: %w", prisonerID, err)

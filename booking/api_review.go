@@ -64,6 +64,7 @@ func (a *api) reviewQueue(w http.ResponseWriter, r *http.Request, who principal,
 		a.fail(w, r, err)
 		return
 	}
+	list = who.staff.visibleBookings(list)
 	for i := range list {
 		if list[i], err = a.present(who, list[i]); err != nil {
 			a.fail(w, r, err)

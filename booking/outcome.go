@@ -82,7 +82,7 @@ func (s *Service) RecordStaffOutcome(ctx context.Context, actor Staff, id int64,
 		if err != nil {
 			return err
 		}
-		if !actor.canSeePrison(cur.PrisonID) {
+		if !actor.canSeeBooking(cur) {
 			return errNoBooking(id)
 		}
 		if !actor.canManage(cur) {

@@ -71,7 +71,7 @@ func (s *Service) ReviewBooking(ctx context.Context, actor Staff, id int64, req 
 		if err != nil {
 			return err
 		}
-		if !actor.canSeePrison(cur.PrisonID) {
+		if !actor.canSeeBooking(cur) {
 			return errNoBooking(id)
 		}
 		if !actor.canManage(cur) {

@@ -60,7 +60,7 @@ func TestStoreSetup(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {
-			room                 int64
+			room                int64
 			templates, bookings int
 		}{{w.room, 1, 1}, {w.room2, 1, 0}, {spare, 0, 0}} {
 			tc, bc, err := s.RoomUse(ctx, c.room)
