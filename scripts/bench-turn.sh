@@ -38,11 +38,11 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# cpu_ticks PID: user+system clock ticks of a process so far.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_ticks PID: user and system clock ticks of a process so far.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-# wait_udp PORT: until something answers a STUN binding request there.
+# wait_ready FILE: until the relay has printed its ready line there.
 wait_ready() {
 	for _ in $(seq 50); do
 		if grep -q . "$1" 2>/dev/null; then return 0; fi
@@ -60,7 +60,7 @@ user="$(( $(date +%s) + 300 )):bench"
 pass=$(printf %s "$user" | openssl dgst -sha1 -hmac "$SECRET" -binary | base64)
 
 # run NAME PID PORT: drive the relay at PORT (process PID) and print
-# "NAME packets cpu_seconds packets_per_cpu_second lost".
+# "NAME packets cpu_seconds packets_per_cpu_second lost user_s sys_s".
 run() {
 	local name=$1 pid=$2 port=$3
 	local before after out sent recv lost
@@ -77,8 +77,9 @@ run() {
 		exit 1
 	fi
 	# Each message crosses the relay twice: client to peer, and the echo back.
-	awk -v n="$name" -v s="$sent" -v r="$recv" -v t=$((after - before)) -v hz="$hz" -v l="${lost:-?}" \
-		'BEGIN { c = t / hz; printf "%s %d %.2f %.0f %s\n", n, s + r, c, (c > 0 ? (s + r) / c : 0), l }'
+	awk -v n="$name" -v s="$sent" -v r="$recv" -v b="$before" -v a="$after" -v hz="$hz" -v l="${lost:-?}" \
+		'BEGIN { split(b, x, " "); split(a, y, " "); u = (y[1] - x[1]) / hz; k = (y[2] - x[2]) / hz; c = u + k
+		         printf "%s %d %.2f %.0f %s %.2f %.2f\n", n, s + r, c, (c > 0 ? (s + r) / c : 0), l, u, k }'
 }
 
 # Ours: the turn package in a process of its own.
@@ -104,8 +105,8 @@ sleep 0.5
 echo "load: $SESSIONS sessions x $MESSAGES messages of $SIZE bytes every $INTERVAL_MS ms, echoed by turnutils_peer"
 ours=$(run gatehouse "$ours_pid" "$ours_port")
 coturn=$(run coturn "$coturn_pid" "$coturn_port")
-printf '%-10s %10s %8s %14s %6s\n' relay packets cpu_s packets/cpu_s lost
-printf '%-10s %10s %8s %14s %6s\n' $ours
-printf '%-10s %10s %8s %14s %6s\n' $coturn
+printf '%-10s %10s %8s %14s %6s %7s %7s\n' relay packets cpu_s packets/cpu_s lost user_s sys_s
+printf '%-10s %10s %8s %14s %6s %7s %7s\n' $ours
+printf '%-10s %10s %8s %14s %6s %7s %7s\n' $coturn
 awk -v a="$(cut -d' ' -f4 <<<"$ours")" -v b="$(cut -d' ' -f4 <<<"$coturn")" \
 	'BEGIN { if (b > 0) printf "ratio gatehouse/coturn: %.2f\n", a / b }'
