@@ -19,6 +19,7 @@ func TestHolds(t *testing.T) {
 	other := e.otherPrisoner("H1111HH", slot)
 
 	// Daniel holds the only place.
+	e.clock.Set(defaultNow()) // the clock runs on from here
 	var h Hold
 	e.as(clerk, http.MethodPost, "/api/v1/holds", HoldRequest{SlotID: slot, PrisonerID: daniel.PrisonerID}).
 		decode(t, http.StatusCreated, &h)
@@ -69,6 +70,7 @@ func TestHolds(t *testing.T) {
 	e.as(clerk, http.MethodPost, "/api/v1/bookings/"+itoa(b.ID)+"/cancel", cancelRequest{Reason: "test"}).decode(t, 200, nil)
 
 	// A hold lapses on its own after 10 minutes: no sweeper needed.
+	e.clock.Set(defaultNow())
 	e.as(clerk, http.MethodPost, "/api/v1/holds", HoldRequest{SlotID: slot, PrisonerID: other.PrisonerID}).
 		decode(t, http.StatusCreated, &h)
 	e.clock.Set(defaultNow().Add(9*time.Minute + 59*time.Second))

@@ -74,11 +74,14 @@ func (r *CreateRequest) validate() error {
 // hold named (if any) is theirs for this slot and unexpired, no
 // non-associated prisoner is booked or holds a place in the slot, the slot
 // has a place left (active bookings plus other prisoners' unexpired holds;
-// the prisoner's own holds on the slot are consumed) and a social call fits
+// the prisoner's own holds on the slot are consumed, and one that has not
+// expired keeps its place for this booking) and a social call fits
 // the prisoner's monthly allowance. A clerk or admin may override capacity
-// (one extra place, this booking's) or allowance with a reason, recorded
-// on the booking and audited. A refusal is a *Refusal and writes nothing.
-// The booking is returned without join links.
+// (one extra place, this booking's) or allowance with a reason: the
+// booking records the limits it went past and why, and the audit log the
+// override asked for and what it was used for (see checkLimits). A refusal
+// is a *Refusal and writes nothing. The booking is returned without join
+// links.
 func (s *Service) CreateBooking(ctx context.Context, actor Staff, req CreateRequest) (Booking, error) {
 	b, err := s.createBooking(ctx, actor, req)
 	if err != nil {
@@ -165,7 +168,9 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 			return err
 		}
 		b = newBooking(ref, sl, prisoner, contacts, req.CallType, actor, now)
-		b.Override = req.Override
+		if lim.overCapacity || lim.overAllowance {
+			b.Override = &Override{Capacity: lim.overCapacity, Allowance: lim.overAllowance, Reason: req.Override.Reason}
+		}
 		if b.ID, err = q.CreateBooking(ctx, b); err != nil {
 			return err
 		}

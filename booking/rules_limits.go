@@ -7,7 +7,8 @@ import (
 )
 
 // limits is what checkLimits found: how many of the prisoner's holds the
-// booking consumes, and which limits its override took it past.
+// booking consumes, and which limits its override took it past (the
+// override the booking records: one that was not needed is not one).
 type limits struct {
 	holdsConsumed int64
 	overCapacity  bool
@@ -18,6 +19,14 @@ type limits struct {
 // order: the named hold, non-association, capacity, allowance. It consumes
 // the prisoner's holds on the slot. It must run inside InTx after
 // LockBooking of the slot and the prisoner.
+//
+// Capacity: the slot's active bookings and other prisoners' unexpired
+// holds take its places. A booking that consumes an unexpired hold of its
+// prisoner takes the place the hold kept, so it needs no other. A capacity
+// override books past a full slot: one extra place, this booking's, which
+// it keeps while it is active. So a slot never holds more than its
+// capacity plus its active bookings that overrode it, however many
+// requests race (they take the slot's lock in turn).
 func checkLimits(ctx context.Context, q Queries, req CreateRequest, sl Slot, p Prisoner, set Settings, now time.Time) (limits, error) {
 	var lim limits
 	if req.HoldID != 0 {
@@ -32,7 +41,7 @@ func checkLimits(ctx context.Context, q Queries, req CreateRequest, sl Slot, p P
 	if occ.NonAssociated > 0 {
 		return lim, nonAssociationRefusal(p, sl)
 	}
-	if occ.Taken() >= sl.Capacity {
+	if occ.OwnHolds == 0 && occ.Taken() >= sl.Capacity {
 		if req.Override == nil || !req.Override.Capacity {
 			return lim, slotFullRefusal(sl, occ)
 		}
