@@ -44,8 +44,11 @@ func (s *Service) CancelBooking(ctx context.Context, actor Staff, id int64, reas
 		if err := q.SetBookingStatus(ctx, id, StatusCancelled, reason); err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, q, now, staffActor(actor), "booking.cancel", bookingSubject(id),
-			map[string]any{"reference": cur.Reference, "reason": reason}); err != nil {
+		if err := appendAudit(ctx, q, now, staffActor(actor), "booking.cancel", bookingSubject(id), map[string]any{
+			"reference": cur.Reference, "reason": reason,
+			"before": outcomeState{cur.Status, cur.StatusReason, cur.RebookOffered},
+			"after":  outcomeState{StatusCancelled, reason, cur.RebookOffered},
+		}); err != nil {
 			return err
 		}
 		b, err = q.Booking(ctx, id)

@@ -178,3 +178,26 @@ func TestRebookingSlotsSkipConflicts(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusChangesAuditBeforeAndAfter: cancelling and the system's
+// outcomes record the booking's state before and after.
+func TestStatusChangesAuditBeforeAndAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultNow())
+	clerk := e.token("clerk")
+	b := e.mustBook(clerk, e.visitRequest(e.slot("2026-11-24", "10:00", "Visits room").ID))
+	e.as(clerk, http.MethodPost, "/api/v1/bookings/"+itoa(b.ID)+"/cancel", cancelRequest{Reason: "unwell"}).decode(t, 200, nil)
+	var d struct{ Before, After outcomeState }
+	if a := e.lastAudit(); a.Action != "booking.cancel" || json.Unmarshal(a.Detail, &d) != nil ||
+		d.Before.Status != StatusBooked || d.After.Status != StatusCancelled || d.After.StatusReason != "unwell" {
+		t.Fatalf("cancel audit %s", a.Detail)
+	}
+	b = e.mustBook(clerk, e.visitRequest(e.slot("2026-11-24", "11:00", "Visits room").ID))
+	if err := e.svc.RecordOutcome(e.ctx, b.ID, StatusTerminated, "ended by security"); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.lastAudit(); a.Action != "booking.outcome" || a.Actor != systemActor || json.Unmarshal(a.Detail, &d) != nil ||
+		d.Before.Status != StatusBooked || d.After.Status != StatusTerminated {
+		t.Fatalf("outcome audit %s", a.Detail)
+	}
+}

@@ -127,11 +127,18 @@ func (s *Service) RecordOutcome(ctx context.Context, id int64, st Status, reason
 	}
 	now := s.clock.Now()
 	err := s.store.InTx(ctx, func(q Queries) error {
+		cur, err := q.Booking(ctx, id)
+		if err != nil {
+			return err
+		}
 		if err := q.SetBookingStatus(ctx, id, st, reason); err != nil {
 			return err
 		}
-		return appendAudit(ctx, q, now, systemActor, "booking.outcome", bookingSubject(id),
-			map[string]any{"status": st, "reason": reason})
+		return appendAudit(ctx, q, now, systemActor, "booking.outcome", bookingSubject(id), map[string]any{
+			"status": st, "reason": reason,
+			"before": outcomeState{cur.Status, cur.StatusReason, cur.RebookOffered},
+			"after":  outcomeState{st, reason, cur.RebookOffered},
+		})
 	})
 	if err != nil {
 		var r *Refusal
