@@ -94,12 +94,17 @@ func (s *Service) MovePrisoner(ctx context.Context, actor Staff, prisonerID int6
 		for _, b := range bookings {
 			ids = append(ids, b.ID)
 		}
+		why := fmt.Sprintf("prisoner %s: %s", req.Status, req.Reason)
+		flags, err := markForReview(ctx, q, ids, why)
+		if err != nil {
+			return err
+		}
 		if err := appendAudit(ctx, q, now, staffActor(actor), "prisoner.move", prisonerSubject(p.ID), map[string]any{
 			"move": req.Status, "reason": req.Reason, "before": before, "after": after, "flaggedBookingIds": ids,
 		}); err != nil {
 			return err
 		}
-		if err := flagForReview(ctx, q, now, actor, ids, fmt.Sprintf("prisoner %s: %s", req.Status, req.Reason)); err != nil {
+		if err := auditReviewFlags(ctx, q, now, actor, flags, why); err != nil {
 			return err
 		}
 		p.PrisonID, p.Status = after.PrisonID, after.Status

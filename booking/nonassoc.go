@@ -106,15 +106,19 @@ func (s *Service) AddNonAssociation(ctx context.Context, actor Staff, prisonerID
 		} else if err != nil {
 			return err
 		}
-		if err := appendAudit(ctx, q, now, staffActor(actor), "non_association.add", prisonerSubject(prisonerID),
-			map[string]any{"otherPrisonerId": req.OtherPrisonerID, "reason": req.Reason}); err != nil {
-			return err
-		}
 		ids, err := q.SharedSlotBookings(ctx, prisonerID, req.OtherPrisonerID, now)
 		if err != nil {
 			return err
 		}
-		if err := flagForReview(ctx, q, now, actor, ids, nonAssociationReview); err != nil {
+		flags, err := markForReview(ctx, q, ids, nonAssociationReview)
+		if err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, q, now, staffActor(actor), "non_association.add", prisonerSubject(prisonerID),
+			map[string]any{"otherPrisonerId": req.OtherPrisonerID, "reason": req.Reason, "flaggedBookingIds": ids}); err != nil {
+			return err
+		}
+		if err := auditReviewFlags(ctx, q, now, actor, flags, nonAssociationReview); err != nil {
 			return err
 		}
 		out = NonAssociationAdded{NonAssociation: n, FlaggedBookingIDs: ids}

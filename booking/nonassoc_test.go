@@ -1,6 +1,8 @@
 package booking
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -113,4 +115,51 @@ func TestNonAssociations(t *testing.T) {
 		t.Fatalf("kept %+v", kept)
 	}
 	e.checkAuditChain()
+}
+
+// TestNonAssociationRacesBooking: a pair recorded while one of the two is
+// being booked into the other's slot either refuses that booking or flags
+// both for review; never both booked there unflagged.
+func TestNonAssociationRacesBooking(t *testing.T) {
+	t.Parallel()
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			e := k.newEnv(t, defaultNow())
+			clerk, err := e.store.StaffByUsername(e.ctx, "clerk")
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin := e.adminStaff()
+			for i := range 10 {
+				slot := e.slot("2026-11-24", fmt.Sprintf("%02d:00", 9+i), "Demo room").ID
+				a := e.otherPrisoner(fmt.Sprintf("A%04dAA", i), slot)
+				b := e.otherPrisoner(fmt.Sprintf("B%04dBB", i), slot)
+				ab, err := e.svc.CreateBooking(e.ctx, clerk, a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() {
+					_, err := e.svc.AddNonAssociation(e.ctx, admin, a.PrisonerID, NonAssociationRequest{OtherPrisonerID: b.PrisonerID, Reason: "x"})
+					done <- err
+				}()
+				bb, berr := e.svc.CreateBooking(e.ctx, clerk, b)
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				if berr != nil {
+					if !errors.Is(berr, ErrNonAssociation) {
+						t.Fatal(berr)
+					}
+					continue
+				}
+				for _, id := range []int64{ab.ID, bb.ID} {
+					if got, err := e.store.Booking(e.ctx, id); err != nil || !got.NeedsReview {
+						t.Fatalf("booking %d shares a slot with a non-associated prisoner, unflagged: %+v %v", id, got, err)
+					}
+				}
+			}
+		})
+	}
 }

@@ -29,20 +29,39 @@ type reviewState struct {
 	Status       Status `json:"status"`
 }
 
-// flagForReview flags the bookings ids for review with reason, auditing
-// each flag with its state before and after. It must run inside InTx.
-func flagForReview(ctx context.Context, q Queries, now time.Time, actor Staff, ids []int64, reason string) error {
+// reviewFlag is a booking just flagged for review, with its state before,
+// for the audit log.
+type reviewFlag struct {
+	id     int64
+	before reviewState
+}
+
+// markForReview flags the bookings ids for review with reason and returns
+// the flags, for auditReviewFlags. It must run inside InTx, and before the
+// transaction appends to the audit log: a transaction writes the bookings'
+// rows before it takes the audit chain's head, as every other does, so two
+// never wait on each other in a cycle.
+func markForReview(ctx context.Context, q Queries, ids []int64, reason string) ([]reviewFlag, error) {
+	flags := make([]reviewFlag, 0, len(ids))
 	for _, id := range ids {
 		b, err := q.Booking(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := q.SetBookingReview(ctx, id, true, reason); err != nil {
-			return err
+			return nil, err
 		}
-		if err := appendAudit(ctx, q, now, staffActor(actor), "booking.review_flag", bookingSubject(id), map[string]any{
-			"before": reviewState{b.NeedsReview, b.ReviewReason, b.Status},
-			"after":  reviewState{true, reason, b.Status},
+		flags = append(flags, reviewFlag{id, reviewState{b.NeedsReview, b.ReviewReason, b.Status}})
+	}
+	return flags, nil
+}
+
+// auditReviewFlags audits each flag of markForReview with the booking's
+// state before and after.
+func auditReviewFlags(ctx context.Context, q Queries, now time.Time, actor Staff, flags []reviewFlag, reason string) error {
+	for _, f := range flags {
+		if err := appendAudit(ctx, q, now, staffActor(actor), "booking.review_flag", bookingSubject(f.id), map[string]any{
+			"before": f.before, "after": reviewState{true, reason, f.before.Status},
 		}); err != nil {
 			return err
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -137,13 +136,5 @@ func (e *env) checkAuditChain() {
 	e.t.Helper()
 	if _, err := VerifyAudit(e.ctx, e.store); err != nil {
 		e.t.Fatal(err)
-	}
-}
-
-// skipShort skips a slow test under -short.
-func skipShort(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("slow")
 	}
 }
