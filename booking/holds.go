@@ -80,7 +80,7 @@ func (s *Service) createHold(ctx context.Context, actor Staff, req HoldRequest) 
 		if err := q.LockBooking(ctx, key.String(), req.PrisonerID); err != nil {
 			return err
 		}
-		sl, err := s.resolveSlot(ctx, q, actor, key)
+		sl, _, err := s.resolveSlot(ctx, q, actor, key)
 		if err != nil {
 			return err
 		}

@@ -126,7 +126,7 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 		if err := q.LockBooking(ctx, key.String(), req.PrisonerID); err != nil {
 			return err
 		}
-		sl, err := s.resolveSlot(ctx, q, actor, key)
+		sl, loc, err := s.resolveSlot(ctx, q, actor, key)
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,7 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 		if busy {
 			return refuse(ErrPrisonerBusy, "%s already has a call booked at an overlapping time", prisoner.Name)
 		}
-		lim, err := checkLimits(ctx, q, req, sl, prisoner, set, now)
+		lim, err := checkLimits(ctx, q, req, sl, loc, prisoner, set, now)
 		if err != nil {
 			return err
 		}
@@ -190,32 +190,33 @@ func (s *Service) createBooking(ctx context.Context, actor Staff, req CreateRequ
 	return b, err
 }
 
-// resolveSlot turns a slot key into the slot it names, checking that the
-// template exists, is visible to actor and offers that slot.
-func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key slotKey) (Slot, error) {
+// resolveSlot turns a slot key into the slot it names, and its prison's
+// time zone, checking that the template exists, is visible to actor and
+// offers that slot.
+func (s *Service) resolveSlot(ctx context.Context, q Queries, actor Staff, key slotKey) (Slot, *time.Location, error) {
 	t, err := q.SlotTemplate(ctx, key.TemplateID)
 	if errors.Is(err, ErrNotFound) {
-		return Slot{}, refuse(ErrSlotNotFound, "there is no slot %s", key)
+		return Slot{}, nil, refuse(ErrSlotNotFound, "there is no slot %s", key)
 	} else if err != nil {
-		return Slot{}, err
+		return Slot{}, nil, err
 	}
 	if !actor.canSeePrison(t.PrisonID) {
 		// As for anything at a prison the caller cannot see: not found.
-		return Slot{}, refuse(ErrSlotNotFound, "there is no slot %s", key)
+		return Slot{}, nil, refuse(ErrSlotNotFound, "there is no slot %s", key)
 	}
 	prison, err := q.Prison(ctx, t.PrisonID)
 	if err != nil {
-		return Slot{}, err
+		return Slot{}, nil, err
 	}
 	loc, err := loadLocation(prison)
 	if err != nil {
-		return Slot{}, err
+		return Slot{}, nil, err
 	}
 	sl, ok := slotAt(t, loc, key.Date, key.Minute)
 	if !ok {
-		return Slot{}, refuse(ErrSlotNotFound, "there is no slot %s", key)
+		return Slot{}, nil, refuse(ErrSlotNotFound, "there is no slot %s", key)
 	}
-	return sl, nil
+	return sl, loc, nil
 }
 
 // checkPrisoner loads the prisoner and checks they are active at prisonID.

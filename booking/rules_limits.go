@@ -27,7 +27,7 @@ type limits struct {
 // it keeps while it is active. So a slot never holds more than its
 // capacity plus its active bookings that overrode it, however many
 // requests race (they take the slot's lock in turn).
-func checkLimits(ctx context.Context, q Queries, req CreateRequest, sl Slot, p Prisoner, set Settings, now time.Time) (limits, error) {
+func checkLimits(ctx context.Context, q Queries, req CreateRequest, sl Slot, loc *time.Location, p Prisoner, set Settings, now time.Time) (limits, error) {
 	var lim limits
 	if req.HoldID != 0 {
 		if err := checkHold(ctx, q, req.HoldID, sl, p, now); err != nil {
@@ -48,7 +48,7 @@ func checkLimits(ctx context.Context, q Queries, req CreateRequest, sl Slot, p P
 		lim.overCapacity = true
 	}
 	if req.CallType == CallSocial {
-		over, err := checkAllowance(ctx, q, sl, p, set)
+		over, err := checkAllowance(ctx, q, sl, loc, p, set)
 		if err != nil && (req.Override == nil || !req.Override.Allowance || !errors.Is(err, ErrAllowanceExhausted)) {
 			return lim, err
 		}
@@ -78,17 +78,9 @@ func checkHold(ctx context.Context, q Queries, id int64, sl Slot, p Prisoner, no
 }
 
 // checkAllowance checks that a social call in sl fits p's allowance for
-// the local month it starts in. It returns true, with a *Refusal carrying
-// ErrAllowanceExhausted, when it does not.
-func checkAllowance(ctx context.Context, q Queries, sl Slot, p Prisoner, set Settings) (bool, error) {
-	prison, err := q.Prison(ctx, sl.PrisonID)
-	if err != nil {
-		return false, err
-	}
-	loc, err := loadLocation(prison)
-	if err != nil {
-		return false, err
-	}
+// the month it starts in, in the prison's time zone loc. It returns true,
+// with a *Refusal carrying ErrAllowanceExhausted, when it does not.
+func checkAllowance(ctx context.Context, q Queries, sl Slot, loc *time.Location, p Prisoner, set Settings) (bool, error) {
 	a, err := allowanceOf(ctx, q, p.ID, set, sl.StartsAt, loc)
 	if err != nil {
 		return false, err
