@@ -38,6 +38,10 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
+# When our output goes to a pipe whose reader is gone (say `| grep` after
+# Ctrl-C), a write must fail rather than kill us before the cleanup runs.
+trap '' PIPE
 
 # free_port prints a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
