@@ -162,7 +162,16 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 			_ = c.Close()
 			continue
 		}
-		return &idleConn{Conn: c, idle: l.srv.cfg.TCPIdleTimeout, release: func() { l.srv.conns.release(ip) }}, nil
+		ic := &idleConn{Conn: c, idle: l.srv.cfg.TCPIdleTimeout}
+		ic.release = func() {
+			l.srv.conns.release(ip)
+			l.srv.dropConn(ic)
+		}
+		if !l.srv.addConn(ic) {
+			_ = ic.Close() // the server is closing
+			continue
+		}
+		return ic, nil
 	}
 }
 

@@ -87,7 +87,8 @@ type Server struct {
 	tlsPort    int                 // the TLS port really bound
 	host       string              // host of the advertised URLs
 	relays     map[string]map[*relayConn]struct{}
-	relayPorts map[uint16]int    // relayed ports in use
+	relayPorts map[uint16]int // relayed ports in use
+	tcpConns   map[*idleConn]struct{}
 	users      map[string]string // client transport address -> user, for logs and probe checks
 	stop       chan struct{}
 	wg         sync.WaitGroup
@@ -105,6 +106,7 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 		clock:      clock.Real{},
 		relays:     make(map[string]map[*relayConn]struct{}),
 		relayPorts: make(map[uint16]int),
+		tcpConns:   make(map[*idleConn]struct{}),
 		users:      make(map[string]string),
 		stop:       make(chan struct{}),
 	}
@@ -251,10 +253,18 @@ func (s *Server) close() error {
 			rcs = append(rcs, rc)
 		}
 	}
+	conns := make([]*idleConn, 0, len(s.tcpConns))
+	for c := range s.tcpConns {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
 	var err error
 	if srv != nil {
 		err = srv.Close()
+	}
+	// pion closes its listeners but not the connections they accepted.
+	for _, c := range conns {
+		_ = c.Close()
 	}
 	for _, rc := range rcs {
 		_ = rc.Close()
@@ -341,6 +351,24 @@ func (s *Server) removeRelay(rc *relayConn) {
 			delete(s.relays, rc.user)
 		}
 	}
+}
+
+// addConn tracks an accepted TCP or TLS connection, so Close can end it;
+// it reports false once the server is closing.
+func (s *Server) addConn(c *idleConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.tcpConns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) dropConn(c *idleConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tcpConns, c)
 }
 
 // isSelf reports whether ap is one of the relay's own listening or relayed

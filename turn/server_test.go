@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,8 +20,11 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
+	pionturn "github.com/pion/turn/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
 func TestRelayEchoesOverEachTransport(t *testing.T) {
@@ -526,4 +530,127 @@ func selfSignedTLS(t *testing.T) *tls.Config {
 		t.Fatal(err)
 	}
 	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+func TestIPv6Relay(t *testing.T) {
+	probe, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	_ = probe.Close()
+	cfg := testConfig()
+	cfg.ListenIPs = []netip.Addr{netip.MustParseAddr("::1")}
+	cfg.AllowPeers = []netip.Prefix{netip.MustParsePrefix("::1/128")}
+	s, _ := startServer(t, cfg)
+	if u := s.URLs(); !strings.HasPrefix(u[0], "turn:[::1]:") {
+		t.Fatalf("URLs %v", u)
+	}
+	udp, _, _ := s.Addrs()
+	pc, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	name, pass, _ := s.Credentials().Issue("p6")
+	cl, err := pionturn.NewClient(&pionturn.ClientConfig{
+		STUNServerAddr: udp[0].String(), TURNServerAddr: udp[0].String(), Conn: pc,
+		Username: name, Password: pass, Realm: s.cfg.Realm, RTO: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := cl.Allocate()
+	if err != nil {
+		t.Fatalf("IPv6 allocation: %v", err)
+	}
+	defer relay.Close()
+	if ip := relay.LocalAddr().(*net.UDPAddr).IP; ip.To4() != nil || !ip.IsLoopback() {
+		t.Fatalf("relayed address %v, want ::1", relay.LocalAddr())
+	}
+	peer, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := peer.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = peer.WriteTo(buf[:n], from)
+		}
+	}()
+	if got := roundTrips(t, relay, peer.LocalAddr(), 20, 100); got != 20 {
+		t.Fatalf("%d of 20 echoes over IPv6", got)
+	}
+}
+
+// TestNoGoroutineOutlivesClose opens allocations on every transport, then
+// closes the relay: every goroutine it and pion started must end.
+func TestNoGoroutineOutlivesClose(t *testing.T) {
+	before := len(serverGoroutines())
+	func() {
+		cfg := testConfig()
+		cfg.TLS = selfSignedTLS(t)
+		m := metrics.NewTURN(prometheus.NewRegistry())
+		s, err := New(cfg, WithLogger(testLogger()), WithMetrics(m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer peer.Close()
+		// Allocations stay open, clients connected, while the relay closes.
+		for _, tr := range []string{"udp", "tcp", "tls"} {
+			name, pass, _ := s.Credentials().Issue("leak-" + tr)
+			cl := dialClient(t, s, tr, "", name, pass)
+			relay, err := cl.Allocate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := relay.WriteTo([]byte("x"), peer.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	// The test's clients close at cleanup; only their goroutines may stay.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := serverGoroutines()
+		if len(left) <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines of the relay outlive Close:\n%s", len(left)-before, strings.Join(left, "\n\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serverGoroutines dumps the goroutines that are neither the test
+// framework's nor a TURN client's.
+func serverGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	var out []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if !strings.Contains(g, "turn/v5.(*Client)") && !strings.Contains(g, "turn/v5/internal/client") &&
+			!strings.Contains(g, "testing.(*T)") && !strings.Contains(g, "testing.tRunner") {
+			out = append(out, g)
+		}
+	}
+	return out
 }
