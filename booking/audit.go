@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -28,16 +27,25 @@ type auditCanonical struct {
 // auditHash is hex(sha256(prevHash || canonical JSON of e)), prevHash being
 // the previous entry's hash in hex (auditGenesis for the first entry).
 func auditHash(prevHash string, e AuditEntry) (string, error) {
-	canon, err := json.Marshal(auditCanonical{
-		ID: e.ID, At: e.At.Unix(), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Detail: e.Detail,
-	})
+	canon, err := auditCanonicalJSON(e)
 	if err != nil {
-		return "", fmt.Errorf("canonical audit entry: %w", err)
+		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(prevHash))
 	h.Write(canon)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// auditCanonicalJSON is the canonical form of e that its hash covers.
+func auditCanonicalJSON(e AuditEntry) ([]byte, error) {
+	canon, err := json.Marshal(auditCanonical{
+		ID: e.ID, At: e.At.Unix(), Actor: e.Actor, Action: e.Action, Subject: e.Subject, Detail: e.Detail,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("canonical audit entry: %w", err)
+	}
+	return canon, nil
 }
 
 // appendAudit chains a new entry onto the log. It must run inside InTx.
@@ -46,19 +54,9 @@ func appendAudit(ctx context.Context, q AuditQueries, at time.Time, actor, actio
 	if err != nil {
 		return fmt.Errorf("audit detail: %w", err)
 	}
-	e := AuditEntry{ID: 1, At: at.UTC().Truncate(time.Second), Actor: actor, Action: action, Subject: subject,
-		Detail: raw, PrevHash: auditGenesis}
-	last, err := q.LastAudit(ctx)
-	switch {
-	case err == nil:
-		e.ID, e.PrevHash = last.ID+1, last.Hash
-	case !errors.Is(err, ErrNotFound):
-		return err
-	}
-	if e.Hash, err = auditHash(e.PrevHash, e); err != nil {
-		return err
-	}
-	return q.AppendAudit(ctx, e)
+	_, err = q.ChainAudit(ctx, AuditEntry{At: at.UTC().Truncate(time.Second), Actor: actor, Action: action,
+		Subject: subject, Detail: raw})
+	return err
 }
 
 // VerifyAudit walks the whole audit log and checks that every entry links

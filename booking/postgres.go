@@ -51,6 +51,7 @@ var pgDialect = &dialect{
 	goose:       goose.DialectPostgres,
 	migrations:  "postgres",
 	numbered:    true,
+	writableCTE: true,
 	lockBooking: pgLockBooking,
 
 	lockPrisoner: pgLockPrisoner,
@@ -59,6 +60,7 @@ var pgDialect = &dialect{
 	// and then reads the newest entry with a fresh snapshot, in one round
 	// trip; the lock is held until the transaction ends.
 	lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log_lock_head()`,
+	chainAudit:  `SELECT entry_id, entry_prev_hash, entry_hash FROM audit_log_append(?, ?, ?, ?, ?, ?)`,
 	isUnique: func(err error) bool {
 		var pe *pgconn.PgError
 		return errors.As(err, &pe) && pe.Code == pgUniqueViolation

@@ -29,6 +29,9 @@ type dialect struct {
 	migrations string
 	// numbered placeholders: ? is rewritten as $1, $2, ... .
 	numbered bool
+	// writableCTE: a WITH clause may insert (INSERT ... RETURNING inside
+	// WITH), so a booking and its participants go in one statement.
+	writableCTE bool
 	// lockBooking, when set, is the statement LockBooking runs inside InTx,
 	// with the slot id and the prisoner id as its parameters.
 	lockBooking string
@@ -39,6 +42,11 @@ type dialect struct {
 	// lastAuditTx is the query LastAudit runs inside InTx: it may also lock
 	// the chain head until commit.
 	lastAuditTx string
+	// chainAudit, when set, is the statement ChainAudit runs: it locks the
+	// chain head, numbers, hashes and inserts an entry in one step, given
+	// (at, actor, action, subject, detail, canonical JSON tail), and
+	// returns (id, prev_hash, hash).
+	chainAudit string
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique func(error) bool
 	// isRetryable reports whether a transaction that failed with err may

@@ -1,7 +1,9 @@
 package booking
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -32,6 +34,49 @@ func (q sqlQueries) LastAudit(ctx context.Context) (AuditEntry, error) {
 	e, err := scanAudit(q.queryRow(ctx, query))
 	if err != nil {
 		return AuditEntry{}, notFound(err, "audit entry", "last")
+	}
+	return e, nil
+}
+
+// ChainAudit appends e to the chain inside InTx, in one statement where
+// the dialect can hash in SQL (PostgreSQL), else by reading the head
+// (which locks it, where needed), hashing and inserting.
+func (q sqlQueries) ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+	if !q.tx {
+		return AuditEntry{}, fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, errNotInTx)
+	}
+	if q.d.chainAudit != "" {
+		// The canonical JSON of e with id 0 is `{"id":0` and then the
+		// tail, which the database appends to `{"id":<id>`.
+		e.ID = 0
+		canon, err := auditCanonicalJSON(e)
+		if err != nil {
+			return AuditEntry{}, err
+		}
+		tail, ok := bytes.CutPrefix(canon, []byte(`{"id":0`))
+		if !ok {
+			return AuditEntry{}, fmt.Errorf("canonical audit entry %q does not start with its id", canon)
+		}
+		err = q.queryRow(ctx, q.d.chainAudit, unix(e.At), e.Actor, e.Action, e.Subject, string(e.Detail), tail).
+			Scan(&e.ID, &e.PrevHash, &e.Hash)
+		if err != nil {
+			return AuditEntry{}, fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, q.writeErr(err))
+		}
+		return e, nil
+	}
+	e.ID, e.PrevHash = 1, auditGenesis
+	last, err := q.LastAudit(ctx)
+	switch {
+	case err == nil:
+		e.ID, e.PrevHash = last.ID+1, last.Hash
+	case !errors.Is(err, ErrNotFound):
+		return AuditEntry{}, err
+	}
+	if e.Hash, err = auditHash(e.PrevHash, e); err != nil {
+		return AuditEntry{}, err
+	}
+	if err := q.AppendAudit(ctx, e); err != nil {
+		return AuditEntry{}, err
 	}
 	return e, nil
 }

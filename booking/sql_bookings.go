@@ -8,19 +8,29 @@ import (
 	"time"
 )
 
-// CreateBooking inserts a booking and its participants, in order.
-func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error) {
-	var id int64
-	err := q.queryRow(ctx, `
-		INSERT INTO bookings (reference, prison_id, room_id, template_id, slot_id, prisoner_id, call_type,
-			status, starts_at, ends_at, created_by, created_at, status_reason,
-			override_capacity, override_allowance, override_reason, rebook_offered, needs_review, review_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		b.Reference, b.PrisonID, b.RoomID, b.TemplateID, b.SlotID, b.PrisonerID, string(b.CallType),
+// bookingInsert inserts one booking and returns its id.
+const bookingInsert = `INSERT INTO bookings (reference, prison_id, room_id, template_id, slot_id, prisoner_id,
+		call_type, status, starts_at, ends_at, created_by, created_at, status_reason,
+		override_capacity, override_allowance, override_reason, rebook_offered, needs_review, review_reason)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// bookingArgs are the parameters of bookingInsert.
+func bookingArgs(b Booking) []any {
+	return []any{b.Reference, b.PrisonID, b.RoomID, b.TemplateID, b.SlotID, b.PrisonerID, string(b.CallType),
 		string(b.Status), unix(b.StartsAt), unix(b.EndsAt), b.CreatedBy, unix(b.CreatedAt), b.StatusReason,
 		b.Override != nil && b.Override.Capacity, b.Override != nil && b.Override.Allowance, b.Override.reason(),
-		b.RebookOffered, b.NeedsReview, b.ReviewReason).Scan(&id)
-	if err != nil {
+		b.RebookOffered, b.NeedsReview, b.ReviewReason}
+}
+
+// CreateBooking inserts a booking and its participants, in order: in one
+// statement where the dialect lets a WITH clause insert (PostgreSQL: one
+// round trip), else in two.
+func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error) {
+	if q.d.writableCTE && len(b.Participants) > 0 {
+		return q.createBookingOneStatement(ctx, b)
+	}
+	var id int64
+	if err := q.queryRow(ctx, bookingInsert, bookingArgs(b)...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, q.writeErr(err))
 	}
 	if len(b.Participants) == 0 {
@@ -39,6 +49,32 @@ func (q sqlQueries) CreateBooking(ctx context.Context, b Booking) (int64, error)
 	}
 	if _, err := q.exec(ctx, sb.String(), args...); err != nil {
 		return 0, fmt.Errorf("insert participants of booking %d: %w", id, q.writeErr(err))
+	}
+	return id, nil
+}
+
+// createBookingOneStatement inserts the booking and its participants with
+// one statement. (The casts give PostgreSQL the types of parameters in a
+// VALUES list that is not itself inserted.)
+func (q sqlQueries) createBookingOneStatement(ctx context.Context, b Booking) (int64, error) {
+	var sb strings.Builder
+	sb.WriteString(`WITH b AS (` + bookingInsert + `), p AS (
+		INSERT INTO booking_participants (id, booking_id, position, role, name, contact_id, prisoner_id)
+		SELECT v.id, b.id, v.position, v.role, v.name, v.contact_id, v.prisoner_id
+		FROM b, (VALUES `)
+	args := bookingArgs(b)
+	for i, p := range b.Participants {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+		args = append(args, p.ID, i, string(p.Role), p.Name, nullID(p.ContactID), nullID(p.PrisonerID))
+	}
+	sb.WriteString(`) AS v (id, position, role, name, contact_id, prisoner_id))
+	SELECT id FROM b`)
+	var id int64
+	if err := q.queryRow(ctx, sb.String(), args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("insert booking %s: %w", b.Reference, q.writeErr(err))
 	}
 	return id, nil
 }

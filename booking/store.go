@@ -108,12 +108,19 @@ type BookingQueries interface {
 }
 
 // AuditQueries covers the append-only audit log. Appends must run inside
-// InTx so that reading the last hash and appending are one step: inside
-// InTx, LastAudit holds the chain head until the transaction ends.
+// InTx so that reading the last hash and appending are one step: ChainAudit
+// does both; inside InTx, LastAudit also holds the chain head until the
+// transaction ends.
 type AuditQueries interface {
+	// ChainAudit appends e to the chain as one step inside InTx: it gives e
+	// the next id, links it to the newest entry (PrevHash) and hashes it
+	// (see auditHash), ignoring what e held there, and returns the entry as
+	// stored. The chain head stays locked until the transaction ends.
+	ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
 	// LastAudit returns the newest entry, or ErrNotFound when the log is
 	// empty.
 	LastAudit(ctx context.Context) (AuditEntry, error)
+	// AppendAudit inserts e exactly as given, id and hashes included.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// AuditEntries returns up to limit entries with id > afterID, oldest
 	// first.
