@@ -59,7 +59,8 @@ func demoStaff() []struct {
 // templates (closed on Christmas Day and Boxing Day of this year and next),
 // a demo room with round-the-clock slots every day, prisoner A1234BC Daniel
 // Price in cell B-2-14 with two approved social contacts, a solicitor and a
-// probation officer, a registered in-cell device in his cell, and the four
+// probation officer, a registered in-cell device in his cell, prisoner
+// B7654CD Marcus Reid next door, non-associated with Daniel, and the four
 // demo staff accounts, Daniel being on the demo probation officer's
 // caseload. It is idempotent: the check and the inserts are one
 // transaction.
@@ -190,11 +191,15 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 			return err
 		}
 	}
+	var adminID int64
 	for i, st := range demoStaff() {
 		id, err := q.CreateStaff(ctx, Staff{Username: st.Username, Name: st.Name, Role: st.Role,
 			PrisonID: prisonID, PasswordHash: hashes[i]})
 		if err != nil {
 			return err
+		}
+		if st.Role == StaffAdmin {
+			adminID = id
 		}
 		if st.Role == StaffProbation {
 			if err := q.AddToCaseload(ctx, id, prisonerID); err != nil {
@@ -202,7 +207,7 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 			}
 		}
 	}
-	if err := seedAdminDemo(ctx, q, demo, visits, now); err != nil {
+	if err := seedAdminDemo(ctx, q, demo, visits, adminID, now); err != nil {
 		return err
 	}
 	return appendAudit(ctx, q, now, systemActor, "seed", fmt.Sprintf("prison:%d", prisonID),
@@ -210,10 +215,27 @@ func seedDemo(ctx context.Context, q Queries, demo *Demo, hashes []string, now t
 }
 
 // seedAdminDemo adds the set-up examples: the in-cell device in the demo
-// prisoner's cell, and the visits room closed on Christmas Day and Boxing
-// Day of now's year and the next (the demo room stays open every day).
-func seedAdminDemo(ctx context.Context, q Queries, demo *Demo, visitsRoom int64, now time.Time) error {
-	var err error
+// prisoner's cell, the visits room closed on Christmas Day and Boxing Day
+// of now's year and the next (the demo room stays open every day), and a
+// second prisoner, B7654CD Marcus Reid in the next cell, with one approved
+// social contact, whom Daniel must not share a slot with.
+func seedAdminDemo(ctx context.Context, q Queries, demo *Demo, visitsRoom, adminID int64, now time.Time) error {
+	marcus, err := q.CreatePrisoner(ctx, Prisoner{PrisonID: demo.PrisonID, Number: "B7654CD", Name: "Marcus Reid",
+		Status: PrisonerActive, Location: "B-2-15"})
+	if err != nil {
+		return err
+	}
+	jo := Contact{Name: "Jo Reid", Kind: ContactSocial, DateOfBirth: time.Date(1971, 11, 2, 0, 0, 0, 0, time.UTC)}
+	if jo.ID, err = q.CreateContact(ctx, jo); err != nil {
+		return err
+	}
+	if err := q.LinkContact(ctx, PrisonerContact{PrisonerID: marcus, Contact: jo, Relationship: "mother", Approved: true}); err != nil {
+		return err
+	}
+	if err := q.AddNonAssociation(ctx, NonAssociation{PrisonerID: demo.PrisonerID, OtherPrisonerID: marcus,
+		Reason: "Demo: kept apart after an incident on B wing", CreatedBy: adminID, CreatedAt: now.UTC().Truncate(time.Second)}); err != nil {
+		return err
+	}
 	demo.DeviceID, err = q.CreateDevice(ctx, Device{PrisonID: demo.PrisonID, Name: "Cell B-2-14 tablet",
 		Location: DemoPrisonerLocation, Kind: DeviceInCell, Active: true, CreatedAt: now.UTC().Truncate(time.Second),
 		SecretHash: hashToken(DemoDeviceSecret)})

@@ -112,3 +112,29 @@ func TestAuthenticateDevice(t *testing.T) {
 		t.Errorf("a disabled device may join: %v %v", ok, err)
 	}
 }
+
+// TestSeedNonAssociation: the demo's second prisoner may not share a slot
+// with Daniel.
+func TestSeedNonAssociation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, defaultNow())
+	ps, err := e.store.Prisoners(e.ctx, e.demo.PrisonID)
+	if err != nil || len(ps) != 2 || ps[1].Number != "B7654CD" || ps[1].Location != "B-2-15" {
+		t.Fatalf("prisoners %+v %v", ps, err)
+	}
+	marcus := ps[1]
+	pairs, err := e.store.NonAssociations(e.ctx, e.demo.PrisonerID)
+	if err != nil || len(pairs) != 1 || pairs[0].OtherPrisonerID != marcus.ID {
+		t.Fatalf("non-associations %+v %v", pairs, err)
+	}
+	contacts, err := e.store.PrisonerContacts(e.ctx, marcus.ID)
+	if err != nil || len(contacts) != 1 || !contacts[0].Approved {
+		t.Fatalf("Marcus's contacts %+v %v", contacts, err)
+	}
+	clerk := e.login("clerk")
+	sl := e.slot("2026-11-24", "09:00", "Visits room")
+	e.as(clerk.Token, http.MethodPost, "/api/v1/bookings", CreateRequest{PrisonerID: e.demo.PrisonerID, SlotID: sl.ID,
+		CallType: CallSocial, ContactIDs: []int64{e.contactIDs()["Sarah Price"]}}).decode(t, 201, nil)
+	e.as(clerk.Token, http.MethodPost, "/api/v1/bookings", CreateRequest{PrisonerID: marcus.ID, SlotID: sl.ID,
+		CallType: CallSocial, ContactIDs: []int64{contacts[0].ID}}).wantProblem(t, http.StatusConflict, string(ErrNonAssociation))
+}

@@ -46,8 +46,8 @@ func TestSeedIsIdempotent(t *testing.T) {
 	clerk := e.login("clerk")
 	var prisoners []Prisoner
 	e.as(clerk.Token, http.MethodGet, "/api/v1/prisons/"+itoa(e.demo.PrisonID)+"/prisoners", nil).decode(t, 200, &prisoners)
-	if len(prisoners) != 1 || prisoners[0].Number != "A1234BC" || prisoners[0].Name != "Daniel Price" ||
-		prisoners[0].Status != PrisonerActive {
+	if len(prisoners) != 2 || prisoners[0].Number != "A1234BC" || prisoners[0].Name != "Daniel Price" ||
+		prisoners[0].Status != PrisonerActive || prisoners[1].Number != "B7654CD" {
 		t.Fatalf("prisoners %+v", prisoners)
 	}
 	var contacts []contactView
