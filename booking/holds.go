@@ -133,13 +133,14 @@ func (s *Service) createHold(ctx context.Context, actor Staff, req HoldRequest) 
 
 // ReleaseHold gives a hold's place back before it expires. Its creator, or
 // a clerk or admin who can see its prison, may release it. A hold that is
-// missing, expired or at a prison actor cannot see is a *Refusal with
+// missing, expired or of a prisoner actor cannot see is a *Refusal with
 // ErrHoldNotFound.
 func (s *Service) ReleaseHold(ctx context.Context, actor Staff, id int64) error {
 	now := s.clock.Now()
 	err := s.store.InTx(ctx, func(q Queries) error {
 		h, err := q.Hold(ctx, id)
-		if errors.Is(err, ErrNotFound) || (err == nil && (!h.active(now) || !actor.canSeePrison(h.PrisonID))) {
+		if errors.Is(err, ErrNotFound) || (err == nil && (!h.active(now) ||
+			!actor.canSeePrisoner(Prisoner{ID: h.PrisonerID, PrisonID: h.PrisonID}))) {
 			return refuse(ErrHoldNotFound, "there is no hold %d, or it has expired", id)
 		} else if err != nil {
 			return err
