@@ -35,6 +35,17 @@ type relayFamily struct {
 	advertise netip.Addr // the address in XOR-RELAYED-ADDRESS
 }
 
+// String shows the family in logs: "advertised (bound)".
+func (f *relayFamily) String() string {
+	if f == nil {
+		return ""
+	}
+	if f.bind == f.advertise {
+		return f.advertise.String()
+	}
+	return f.advertise.String() + " (bound " + f.bind.String() + ")"
+}
+
 // relayGen makes relayed sockets for allocations arriving over one client
 // transport (udp, tcp or tls). It implements pion's RelayAddressGenerator.
 type relayGen struct {

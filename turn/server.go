@@ -207,7 +207,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.housekeep(ctx)
 	}()
 	s.log.Info("turn relay listening", "udp", joinAddrs(s.udpAddrs), "tcp", joinAddrs(s.tcpAddrs),
-		"tls", joinAddrs(s.tlsAddrs), "relay_v4", ln.v4, "relay_v6", ln.v6,
+		"tls", joinAddrs(s.tlsAddrs), "relay_v4", ln.v4.String(), "relay_v6", ln.v6.String(),
 		"relay_ports", fmt.Sprintf("%d-%d", s.cfg.RelayPortMin, s.cfg.RelayPortMax), "urls", strings.Join(s.URLs(), " "))
 	return nil
 }

@@ -61,11 +61,15 @@ func newRelay(cfg Config, baseURL string, m *metrics.Metrics, log *slog.Logger, 
 	var revoke func(string)
 	if cfg.TURNEnabled {
 		if tcfg.Host == "" {
-			if u, err := url.Parse(baseURL); err == nil {
+			// The web site's name, except "localhost" (the demo), which a
+			// browser may resolve to an address the relay does not listen
+			// on: the relay then advertises its own address.
+			if u, err := url.Parse(baseURL); err == nil && u.Hostname() != "localhost" {
 				tcfg.Host = u.Hostname()
 			}
 		}
 		tcfg.ProbePeers = probePeers(cfg)
+		warnUnreachableMedia(log, tcfg)
 		tcfg.ProbePortMin, tcfg.ProbePortMax = cfg.UDPPortMin, cfg.UDPPortMax
 		r.srv, err = turn.New(tcfg, turn.WithLogger(log), turn.WithMetrics(r.metrics),
 			turn.WithClock(cfg.Clock), turn.WithAuthorizer(admittedFunc(admitted)))
@@ -121,6 +125,24 @@ func probePeers(cfg Config) []netip.Prefix {
 		}
 	}
 	return append(out, cfg.TURN.AllowPeers...)
+}
+
+// warnUnreachableMedia logs when none of this media server's addresses may
+// be relayed to: relayed calls would then fail, a configuration mistake
+// (the all-in-one process on a private network needs its address in
+// --turn-allow-peers).
+func warnUnreachableMedia(log *slog.Logger, tcfg turn.Config) {
+	policy := turn.PeerPolicy{Allow: tcfg.AllowPeers}
+	var refused []string
+	for _, p := range tcfg.ProbePeers {
+		if policy.Check(p.Addr()) == "" {
+			return
+		}
+		refused = append(refused, p.Addr().String())
+	}
+	log.Warn("turn: the relay refuses every address of this media server, so relayed calls will fail; "+
+		"list the media addresses in --turn-allow-peers or advertise public ones with --ice-public-ips",
+		"media_addresses", refused)
 }
 
 // close stops the relay.
