@@ -3,6 +3,7 @@ package booking
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -65,6 +66,18 @@ func (s *Service) createStaff(ctx context.Context, actor Staff, req staffRequest
 	}
 	if err := checkPassword(req.Password); err != nil {
 		return Staff{}, err
+	}
+	// Refuse what is sure to be refused before the (slow) hashing; the
+	// transaction checks again.
+	if _, err := s.store.StaffByUsername(ctx, req.Username); err == nil {
+		return Staff{}, refuse(ErrAlreadyExists, "the username %q is taken", req.Username)
+	} else if !errors.Is(err, ErrNotFound) {
+		return Staff{}, fmt.Errorf("create staff: %w", err)
+	}
+	if req.PrisonID != 0 {
+		if _, err := s.store.Prison(ctx, req.PrisonID); err != nil {
+			return Staff{}, err
+		}
 	}
 	hash, err := auth.HashPassword(req.Password)
 	if err != nil {

@@ -3,6 +3,7 @@ package booking
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -72,12 +73,14 @@ func TestLoginThrottling(t *testing.T) {
 // proxy's header names the address.
 func TestLoginThrottlingPerAddress(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, defaultNow())
-	e.svc.cfg.Sessions.ClientIPHeader = "X-Forwarded-For"
+	// Three failures per address (bcrypt is slow under -race), behind a
+	// proxy that names the client in X-Forwarded-For.
+	const perIP = 3
+	e := withSessionPolicy(newEnv(t, defaultNow()), SessionPolicy{LoginFailuresPerIP: perIP, ClientIPHeader: "X-Forwarded-For"})
 	from := func(ip string) func(*http.Request) {
 		return func(r *http.Request) { r.Header.Set("X-Forwarded-For", "198.51.100.7, "+ip) }
 	}
-	for i := range DefaultLoginFailuresPerIP {
+	for i := range perIP {
 		e.loginAs(fmt.Sprintf("nobody%d", i), "wrong-password", from("203.0.113.9")).wantProblem(t, 401, string(ErrBadCredentials))
 	}
 	e.loginAs("clerk", "demo-clerk-pass", from("203.0.113.9")).wantProblem(t, http.StatusTooManyRequests, string(ErrTooManyAttempts))
@@ -87,7 +90,7 @@ func TestLoginThrottlingPerAddress(t *testing.T) {
 		r.Header.Set("X-Forwarded-For", "203.0.113.9, 203.0.113.11")
 	}).decode(t, 200, nil)
 	failures, err := e.store.LoginFailures(e.ctx, "nobody0", "203.0.113.9", defaultNow().Add(-time.Hour))
-	if err != nil || failures.IP != DefaultLoginFailuresPerIP {
+	if err != nil || failures.IP != perIP {
 		t.Fatalf("failures of the address %+v %v", failures, err)
 	}
 }
@@ -140,4 +143,15 @@ func TestSessionLifetime(t *testing.T) {
 	if err != nil || last.Action != "login.failed" || string(last.Detail) == "" {
 		t.Fatalf("last audit %+v %v", last, err)
 	}
+}
+
+// withSessionPolicy returns a copy of e whose API runs on a service with
+// the session policy p, over the same store and clock.
+func withSessionPolicy(e *env, p SessionPolicy) *env {
+	e.t.Helper()
+	c := *e
+	c.svc = NewService(e.store, e.signer, e.clock, nil, nil, Config{PublicURL: testPublicURL, Sessions: p})
+	c.srv = httptest.NewServer(NewAPI(c.svc, nil))
+	e.t.Cleanup(c.srv.Close)
+	return &c
 }
