@@ -54,9 +54,8 @@ func appendAudit(ctx context.Context, q AuditQueries, at time.Time, actor, actio
 	if err != nil {
 		return fmt.Errorf("audit detail: %w", err)
 	}
-	_, err = q.ChainAudit(ctx, AuditEntry{At: at.UTC().Truncate(time.Second), Actor: actor, Action: action,
+	return q.ChainAudit(ctx, AuditEntry{At: at.UTC().Truncate(time.Second), Actor: actor, Action: action,
 		Subject: subject, Detail: raw})
-	return err
 }
 
 // VerifyAudit walks the whole audit log and checks that every entry links

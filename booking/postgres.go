@@ -45,7 +45,8 @@ const pgLockPrisoner = `SELECT pg_advisory_xact_lock(3, hashint8(CAST(? AS BIGIN
 // pgDialect: $n placeholders, READ COMMITTED transactions in which each
 // statement sees every commit made before it started, transaction-scoped
 // advisory locks on the slot and prisoner a booking touches, and a lock on
-// the audit chain head taken by reading it inside InTx.
+// the audit chain head taken by the audit append, which goes with the
+// COMMIT (postgres_tx.go).
 var pgDialect = &dialect{
 	name:        "postgres",
 	goose:       goose.DialectPostgres,
@@ -70,14 +71,16 @@ var pgDialect = &dialect{
 		return errors.As(err, &pe) && (pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected)
 	},
 	txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	newLazyTx: newPGTx,
 }
 
 // PostgresStore is the Store on a PostgreSQL server (15 or newer), through
 // pgx/v5's database/sql driver. Transactions run concurrently: InTx is READ
 // COMMITTED, and the booking rules take transaction-scoped advisory locks
 // on exactly the slot and prisoner they check (LockBooking) and on the audit
-// chain head (LastAudit), so two bookings of different slots and prisoners
-// only wait for each other while appending to the audit log.
+// chain head (ChainAudit), so two bookings of different slots and prisoners
+// only wait for each other while the server appends to the audit log and
+// commits: the append travels with the COMMIT, in one round trip.
 type PostgresStore struct {
 	*sqlStore
 }

@@ -54,6 +54,9 @@ type dialect struct {
 	isRetryable func(error) bool
 	// txOptions are the options of InTx's transactions.
 	txOptions *sql.TxOptions
+	// newLazyTx, when set, runs InTx's transactions on a connection of
+	// their own instead of a *sql.Tx (see lazyTx).
+	newLazyTx func(conn *sql.Conn) lazyTx
 
 	// bound caches the rewritten form of each query (numbered only).
 	bound sync.Map // string -> string
@@ -179,6 +182,9 @@ func (s *sqlStore) InTx(ctx context.Context, fn func(q Queries) error) error {
 
 // inTx runs fn in one transaction, once.
 func (s *sqlStore) inTx(ctx context.Context, fn func(q Queries) error) (err error) {
+	if s.d.newLazyTx != nil {
+		return s.inLazyTx(ctx, fn)
+	}
 	tx, err := s.db.BeginTx(ctx, s.d.txOptions)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -201,7 +207,49 @@ func (s *sqlStore) inTx(ctx context.Context, fn func(q Queries) error) (err erro
 	return nil
 }
 
-// dbtx is what *sql.DB and *sql.Tx have in common.
+// inLazyTx runs fn once in a transaction that sends BEGIN and COMMIT
+// itself, on a connection of its own.
+func (s *sqlStore) inLazyTx(ctx context.Context, fn func(q Queries) error) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// A connection given back inside a transaction (say after a failed
+	// rollback) is closed by the driver rather than reused.
+	defer conn.Close()
+	tx := s.d.newLazyTx(conn)
+	if err := fn(sqlQueries{db: conn, d: s.d, tx: true, lazy: tx}); err != nil {
+		if rerr := tx.rollback(ctx); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.commit(ctx); err != nil {
+		_ = tx.rollback(ctx)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lazyTx is a transaction that sends BEGIN and COMMIT itself, so that they
+// share round trips with the statements next to them: BEGIN with the first
+// lock, COMMIT with the audit append (PostgreSQL: postgres_tx.go). The
+// statements of the transaction run on its connection.
+type lazyTx interface {
+	// before readies the transaction for a statement: it begins it if
+	// needed and sends a deferred audit append.
+	before(ctx context.Context) error
+	// lock runs one of the dialect's lock statements, and begins the
+	// transaction with it when it is the first.
+	lock(ctx context.Context, query string, args ...any) error
+	// deferAudit keeps the audit append query(args) to send with the
+	// commit, or before the next statement.
+	deferAudit(ctx context.Context, query string, args ...any) error
+	commit(ctx context.Context) error
+	rollback(ctx context.Context) error
+}
+
+// dbtx is what *sql.DB, *sql.Tx and *sql.Conn have in common.
 type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -210,22 +258,57 @@ type dbtx interface {
 
 // sqlQueries implements Queries over a database or a transaction (tx).
 type sqlQueries struct {
-	db dbtx
-	d  *dialect
-	tx bool
+	db   dbtx
+	d    *dialect
+	tx   bool
+	lazy lazyTx // the transaction, when the dialect runs its own
 }
 
+// rowScanner is one row of a result, or the error that prevented it.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// errRow is a row that could not be read.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 func (q sqlQueries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.lazy != nil {
+		if query != "" && (query == q.d.lockBooking || query == q.d.lockPrisoner) {
+			return driverResult{}, q.lazy.lock(ctx, q.d.bind(query), args...)
+		}
+		if err := q.lazy.before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return q.db.ExecContext(ctx, q.d.bind(query), args...)
 }
 
 func (q sqlQueries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if q.lazy != nil {
+		if err := q.lazy.before(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return q.db.QueryContext(ctx, q.d.bind(query), args...)
 }
 
-func (q sqlQueries) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (q sqlQueries) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	if q.lazy != nil {
+		if err := q.lazy.before(ctx); err != nil {
+			return errRow{err}
+		}
+	}
 	return q.db.QueryRowContext(ctx, q.d.bind(query), args...)
 }
+
+// driverResult is the result of a lock statement: no rows, no id.
+type driverResult struct{}
+
+func (driverResult) LastInsertId() (int64, error) { return 0, errors.New("no insert id") }
+func (driverResult) RowsAffected() (int64, error) { return 0, nil }
 
 // LockBooking takes, until the end of the transaction, the locks that make
 // the booking rules of one slot and one prisoner safe to check and then

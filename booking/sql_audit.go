@@ -38,12 +38,13 @@ func (q sqlQueries) LastAudit(ctx context.Context) (AuditEntry, error) {
 	return e, nil
 }
 
-// ChainAudit appends e to the chain inside InTx, in one statement where
-// the dialect can hash in SQL (PostgreSQL), else by reading the head
+// ChainAudit appends e to the chain inside InTx: where the dialect hashes
+// in SQL (PostgreSQL) with one statement, sent with the commit when the
+// transaction runs its own BEGIN and COMMIT; else by reading the head
 // (which locks it, where needed), hashing and inserting.
-func (q sqlQueries) ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
+func (q sqlQueries) ChainAudit(ctx context.Context, e AuditEntry) error {
 	if !q.tx {
-		return AuditEntry{}, fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, errNotInTx)
+		return fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, errNotInTx)
 	}
 	if q.d.chainAudit != "" {
 		// The canonical JSON of e with id 0 is `{"id":0` and then the
@@ -51,18 +52,22 @@ func (q sqlQueries) ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, e
 		e.ID = 0
 		canon, err := auditCanonicalJSON(e)
 		if err != nil {
-			return AuditEntry{}, err
+			return err
 		}
 		tail, ok := bytes.CutPrefix(canon, []byte(`{"id":0`))
 		if !ok {
-			return AuditEntry{}, fmt.Errorf("canonical audit entry %q does not start with its id", canon)
+			return fmt.Errorf("canonical audit entry %q does not start with its id", canon)
 		}
-		err = q.queryRow(ctx, q.d.chainAudit, unix(e.At), e.Actor, e.Action, e.Subject, string(e.Detail), tail).
-			Scan(&e.ID, &e.PrevHash, &e.Hash)
+		args := []any{unix(e.At), e.Actor, e.Action, e.Subject, string(e.Detail), tail}
+		if q.lazy != nil {
+			err = q.lazy.deferAudit(ctx, q.d.bind(q.d.chainAudit), args...)
+		} else {
+			_, err = q.exec(ctx, q.d.chainAudit, args...)
+		}
 		if err != nil {
-			return AuditEntry{}, fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, q.writeErr(err))
+			return fmt.Errorf("append audit %s %s: %w", e.Action, e.Subject, q.writeErr(err))
 		}
-		return e, nil
+		return nil
 	}
 	e.ID, e.PrevHash = 1, auditGenesis
 	last, err := q.LastAudit(ctx)
@@ -70,15 +75,12 @@ func (q sqlQueries) ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, e
 	case err == nil:
 		e.ID, e.PrevHash = last.ID+1, last.Hash
 	case !errors.Is(err, ErrNotFound):
-		return AuditEntry{}, err
+		return err
 	}
 	if e.Hash, err = auditHash(e.PrevHash, e); err != nil {
-		return AuditEntry{}, err
+		return err
 	}
-	if err := q.AppendAudit(ctx, e); err != nil {
-		return AuditEntry{}, err
-	}
-	return e, nil
+	return q.AppendAudit(ctx, e)
 }
 
 // AppendAudit inserts an entry exactly as given (id and hashes included).

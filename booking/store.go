@@ -19,9 +19,10 @@ import (
 //   - SQLite runs one InTx at a time (an in-process lock and BEGIN
 //     IMMEDIATE), and LockBooking does nothing;
 //   - PostgreSQL runs them concurrently at READ COMMITTED: LockBooking locks
-//     the slot and the prisoner until the transaction ends, and LastAudit
-//     locks the audit chain head, so transactions wait for each other only
-//     where they touch the same slot, prisoner or chain. A transaction that
+//     the slot and the prisoner until the transaction ends, and ChainAudit
+//     locks the audit chain head (within the commit's own round trip), so
+//     transactions wait for each other only where they touch the same
+//     slot or prisoner, and briefly for the chain. A transaction that
 //     still hits a deadlock is rolled back and fn runs again, so fn must
 //     have no effect outside q other than setting its own results.
 type Store interface {
@@ -114,9 +115,11 @@ type BookingQueries interface {
 type AuditQueries interface {
 	// ChainAudit appends e to the chain as one step inside InTx: it gives e
 	// the next id, links it to the newest entry (PrevHash) and hashes it
-	// (see auditHash), ignoring what e held there, and returns the entry as
-	// stored. The chain head stays locked until the transaction ends.
-	ChainAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	// (see auditHash), ignoring what e held there. The chain head stays
+	// locked until the transaction ends. The store may send the append
+	// with the commit (PostgreSQL does, so that the head is held for no
+	// round trip at all), so a failure to append may surface from InTx.
+	ChainAudit(ctx context.Context, e AuditEntry) error
 	// LastAudit returns the newest entry, or ErrNotFound when the log is
 	// empty.
 	LastAudit(ctx context.Context) (AuditEntry, error)
