@@ -129,7 +129,7 @@ func OpenPostgres(ctx context.Context, url string) (*PostgresStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", where, err)
 	}
-	return &PostgresStore{newSQLStore(db, pgDialect, false)}, nil
+	return &PostgresStore{newSQLStore(db, pgDialect, poolSize)}, nil
 }
 
 // InTx runs fn in one READ COMMITTED transaction. See Store: fn must call

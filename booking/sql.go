@@ -121,17 +121,18 @@ const maxTxAttempts = 8
 type sqlStore struct {
 	sqlQueries // direct reads and writes, each on its own
 	db         *sql.DB
-	// writer, when not nil, is a one-slot semaphore held for the length of
-	// each InTx: the whole-database serialisation SQLite needs.
-	writer chan struct{}
+	// txGate is a semaphore held for the length of each InTx, with as many
+	// places as transactions may run at once: one for SQLite (the
+	// whole-database serialisation it needs), the pool size for
+	// PostgreSQL. Its waiters are served in order, unlike database/sql's
+	// (which picks a waiting request at random), so under load no request
+	// waits much longer than the others.
+	txGate chan struct{}
 }
 
-func newSQLStore(db *sql.DB, d *dialect, serialise bool) *sqlStore {
-	s := &sqlStore{sqlQueries: sqlQueries{db: db, d: d}, db: db}
-	if serialise {
-		s.writer = make(chan struct{}, 1)
-	}
-	return s
+// newSQLStore returns the store over db; maxTx transactions run at once.
+func newSQLStore(db *sql.DB, d *dialect, maxTx int) *sqlStore {
+	return &sqlStore{sqlQueries: sqlQueries{db: db, d: d}, db: db, txGate: make(chan struct{}, maxTx)}
 }
 
 // Ping checks that the database answers a query.
@@ -156,14 +157,12 @@ func (s *sqlStore) Close() error {
 // PostgreSQL reports) is rolled back and fn runs again, a bounded number of
 // times.
 func (s *sqlStore) InTx(ctx context.Context, fn func(q Queries) error) error {
-	if s.writer != nil {
-		select {
-		case s.writer <- struct{}{}:
-		case <-ctx.Done():
-			return fmt.Errorf("wait for write lock: %w", ctx.Err())
-		}
-		defer func() { <-s.writer }()
+	select {
+	case s.txGate <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("wait for a transaction: %w", ctx.Err())
 	}
+	defer func() { <-s.txGate }()
 	for attempt := 1; ; attempt++ {
 		err := s.inTx(ctx, fn)
 		if err == nil || attempt == maxTxAttempts || s.d.isRetryable == nil || !s.d.isRetryable(err) {

@@ -72,7 +72,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &SQLiteStore{newSQLStore(db, sqliteDialect, true)}, nil
+	return &SQLiteStore{newSQLStore(db, sqliteDialect, 1)}, nil
 }
 
 // InTx runs fn in one IMMEDIATE transaction, serialised with every other
