@@ -42,36 +42,39 @@ const pgLockBooking = `SELECT pg_advisory_xact_lock(2, hashtext(CAST(? AS TEXT))
 // prisoner (a move, a non-association) that bookings of them must not race.
 const pgLockPrisoner = `SELECT pg_advisory_xact_lock(3, hashint8(CAST(? AS BIGINT)))`
 
-// pgDialect: $n placeholders, READ COMMITTED transactions in which each
+// newPGDialect returns the dialect, with a placeholder cache of its own, of one
+// store: $n placeholders, READ COMMITTED transactions in which each
 // statement sees every commit made before it started, transaction-scoped
 // advisory locks on the slot and prisoner a booking touches, and a lock on
 // the audit chain head taken by the audit append, which goes with the
 // COMMIT (postgres_tx.go).
-var pgDialect = &dialect{
-	name:        "postgres",
-	goose:       goose.DialectPostgres,
-	migrations:  "postgres",
-	numbered:    true,
-	writableCTE: true,
-	lockBooking: pgLockBooking,
+func newPGDialect() *dialect {
+	return &dialect{
+		name:        "postgres",
+		goose:       goose.DialectPostgres,
+		migrations:  "postgres",
+		numbered:    true,
+		writableCTE: true,
+		lockBooking: pgLockBooking,
 
-	lockPrisoner: pgLockPrisoner,
+		lockPrisoner: pgLockPrisoner,
 
-	// audit_log_lock_head (migrations/postgres) takes the chain-head lock
-	// and then reads the newest entry with a fresh snapshot, in one round
-	// trip; the lock is held until the transaction ends.
-	lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log_lock_head()`,
-	chainAudit:  `SELECT entry_id, entry_prev_hash, entry_hash FROM audit_log_append(?, ?, ?, ?, ?, ?)`,
-	isUnique: func(err error) bool {
-		var pe *pgconn.PgError
-		return errors.As(err, &pe) && pe.Code == pgUniqueViolation
-	},
-	isRetryable: func(err error) bool {
-		var pe *pgconn.PgError
-		return errors.As(err, &pe) && (pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected)
-	},
-	txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
-	newLazyTx: newPGTx,
+		// audit_log_lock_head (migrations/postgres) takes the chain-head lock
+		// and then reads the newest entry with a fresh snapshot, in one round
+		// trip; the lock is held until the transaction ends.
+		lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log_lock_head()`,
+		chainAudit:  `SELECT entry_id, entry_prev_hash, entry_hash FROM audit_log_append(?, ?, ?, ?, ?, ?)`,
+		isUnique: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && pe.Code == pgUniqueViolation
+		},
+		isRetryable: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && (pe.Code == pgSerializationFailure || pe.Code == pgDeadlockDetected)
+		},
+		txOptions: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+		newLazyTx: newPGTx,
+	}
 }
 
 // PostgresStore is the Store on a PostgreSQL server (15 or newer), through
@@ -125,11 +128,12 @@ func OpenPostgres(ctx context.Context, url string) (*PostgresStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", where, err)
 	}
-	if err := migrate(ctx, db, pgDialect); err != nil {
+	d := newPGDialect()
+	if err := migrate(ctx, db, d); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", where, err)
 	}
-	return &PostgresStore{newSQLStore(db, pgDialect, poolSize)}, nil
+	return &PostgresStore{newSQLStore(db, d, poolSize)}, nil
 }
 
 // InTx runs fn in one READ COMMITTED transaction. See Store: fn must call

@@ -18,21 +18,24 @@ import (
 // write lock before giving up with SQLITE_BUSY.
 const sqliteBusyTimeout = 10 * time.Second
 
-// sqliteDialect: ? placeholders, and no locks inside transactions, because
+// newSQLiteDialect returns the dialect, with a placeholder cache of its own, of one
+// store: ? placeholders, and no locks inside transactions, because
 // InTx already runs one at a time.
-var sqliteDialect = &dialect{
-	name:        "sqlite",
-	goose:       goose.DialectSQLite3,
-	migrations:  "sqlite",
-	lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log ORDER BY id DESC LIMIT 1`,
-	isUnique: func(err error) bool {
-		var se *sqlite.Error
-		if !errors.As(err, &se) {
-			return false
-		}
-		c := se.Code()
-		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	},
+func newSQLiteDialect() *dialect {
+	return &dialect{
+		name:        "sqlite",
+		goose:       goose.DialectSQLite3,
+		migrations:  "sqlite",
+		lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log ORDER BY id DESC LIMIT 1`,
+		isUnique: func(err error) bool {
+			var se *sqlite.Error
+			if !errors.As(err, &se) {
+				return false
+			}
+			c := se.Code()
+			return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		},
+	}
 }
 
 // SQLiteStore is the embedded Store: one SQLite file (modernc.org/sqlite, pure
@@ -68,11 +71,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLiteStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := migrate(ctx, db, sqliteDialect); err != nil {
+	d := newSQLiteDialect()
+	if err := migrate(ctx, db, d); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &SQLiteStore{newSQLStore(db, sqliteDialect, 1)}, nil
+	return &SQLiteStore{newSQLStore(db, d, 1)}, nil
 }
 
 // InTx runs fn in one IMMEDIATE transaction, serialised with every other

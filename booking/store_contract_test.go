@@ -812,7 +812,7 @@ func TestMigrationHistoriesInStep(t *testing.T) {
 		}
 		return out
 	}
-	if a, b := versions(sqliteDialect.migrations), versions(pgDialect.migrations); !slices.Equal(a, b) {
+	if a, b := versions(newSQLiteDialect().migrations), versions(newPGDialect().migrations); !slices.Equal(a, b) {
 		t.Fatalf("sqlite migrations %v, postgres migrations %v", a, b)
 	}
 }
