@@ -38,6 +38,12 @@ func chromium(t *testing.T) string {
 // a profile of its own.
 func browser(t *testing.T, exe string) context.Context {
 	t.Helper()
+	return browserWith(t, exe, nil)
+}
+
+// browserWith is browser with extra Chromium flags.
+func browserWith(t *testing.T, exe string, flags map[string]any) context.Context {
+	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(t.TempDir()),
@@ -54,6 +60,9 @@ func browser(t *testing.T, exe string) context.Context {
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+	}
+	for k, v := range flags {
+		opts = append(opts, chromedp.Flag(k, v))
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

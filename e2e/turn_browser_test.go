@@ -82,37 +82,6 @@ func testCA(t *testing.T) (*tls.Config, string) {
 	return cfg, base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// relayBrowser is browser() with extra Chromium flags.
-func relayBrowser(t *testing.T, exe string, flags map[string]any) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(exe),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-	}
-	for k, v := range flags {
-		opts = append(opts, chromedp.Flag(k, v))
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
 
 // mediaPath is window.gatehouse.path() of the join page.
 type mediaPath struct {
@@ -248,7 +217,7 @@ func TestBrowsersHoldAVisitThroughTheRelay(t *testing.T) {
 		t.Run(transport, func(t *testing.T) {
 			srv, spki := relayServer(t, nil)
 			newTab := func() context.Context {
-				return relayBrowser(t, exe, map[string]any{"ignore-certificate-errors-spki-list": spki})
+				return browserWith(t, exe, map[string]any{"ignore-certificate-errors-spki-list": spki})
 			}
 			paths := holdVisit(t, srv, newTab, fmt.Sprintf(`window.gatehouse.forceRelay(%q)`, transport))
 			for i, p := range paths {
@@ -325,7 +294,7 @@ func TestCallFallsBackInOrder(t *testing.T) {
 			if tc.policy != "" {
 				flags["webrtc-ip-handling-policy"] = tc.policy
 			}
-			paths := holdVisit(t, srv, func() context.Context { return relayBrowser(t, exe, flags) }, "")
+			paths := holdVisit(t, srv, func() context.Context { return browserWith(t, exe, flags) }, "")
 			for i, p := range paths {
 				if p.Pub.String() != tc.want {
 					t.Errorf("browser %d publisher path %s, want %s", i, p.Pub, tc.want)

@@ -29,7 +29,7 @@ func (r connResults) check(name string) string {
 // runConnectionTest opens /connection-test in a new browser and runs it.
 func runConnectionTest(t *testing.T, srv *testkit.Server, exe string, flags map[string]any) (connResults, string) {
 	t.Helper()
-	tab := relayBrowser(t, exe, flags)
+	tab := browserWith(t, exe, flags)
 	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/connection-test"), chromedp.WaitEnabled(chromedp.ID("start"))); err != nil {

@@ -34,6 +34,18 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 
+	se, err := cfg.SettingEngine()
+	if err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// SettingEngine returns the candidate settings of the media server: the
+// interfaces and addresses it gathers, the public addresses it advertises
+// and its UDP port range. Anything that must reach clients the way a call
+// does (the connection test's probe peer) uses the same settings.
+func (cfg Config) SettingEngine() (webrtc.SettingEngine, error) {
 	se := webrtc.SettingEngine{}
 	// Browsers hide host addresses behind mDNS names; resolve them, but
 	// never announce our own under one.
@@ -52,13 +64,13 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, fmt.Errorf("public media addresses: %w", err)
+			return se, fmt.Errorf("public media addresses: %w", err)
 		}
 	}
 	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
 		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("udp port range: %w", err)
+			return se, fmt.Errorf("udp port range: %w", err)
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	return se, nil
 }

@@ -97,12 +97,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 			return nil, fmt.Errorf("seed demo: %w", err)
 		}
 	}
-	if a.media, err = sfu.New(sfu.Config{
-		LoopbackOnly: cfg.ICELoopbackOnly,
-		NAT1To1IPs:   cfg.NAT1To1IPs,
-		UDPPortMin:   cfg.UDPPortMin,
-		UDPPortMax:   cfg.UDPPortMax,
-	}, log.With("role", "sfu"), a.Metrics); err != nil {
+	if a.media, err = sfu.New(cfg.mediaConfig(), log.With("role", "sfu"), a.Metrics); err != nil {
 		return nil, err
 	}
 	var signal atomic.Pointer[signalling.Server]

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/gatehouse/gatehouse/sfu"
 	"net"
 	"strings"
 
@@ -82,4 +83,14 @@ func (c Config) publicURL(listenAddr string) (string, error) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port), nil
+}
+
+// mediaConfig is the SFU's share of the configuration.
+func (c Config) mediaConfig() sfu.Config {
+	return sfu.Config{
+		LoopbackOnly: c.ICELoopbackOnly,
+		NAT1To1IPs:   c.NAT1To1IPs,
+		UDPPortMin:   c.UDPPortMin,
+		UDPPortMax:   c.UDPPortMax,
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/gatehouse/gatehouse/internal/metrics"
@@ -224,32 +223,13 @@ func newConnTest(cfg Config, r *relay, log *slog.Logger) (*web.ConnTest, error) 
 	return web.NewConnTest(ct), nil
 }
 
-// probeAPI is a WebRTC API with the media server's candidate settings (see
-// sfu/config.go: the same interfaces, public addresses and port range), so
-// that a connection test's "direct" path is the one a call would take.
+// probeAPI is a WebRTC API with the media server's own candidate settings
+// (the same interfaces, public addresses and port range), so that a
+// connection test's "direct" path is the one a call would take.
 func probeAPI(cfg Config) (*webrtc.API, error) {
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	if cfg.ICELoopbackOnly {
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
-	}
-	if len(cfg.NAT1To1IPs) > 0 {
-		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
-			External:        cfg.NAT1To1IPs,
-			AsCandidateType: webrtc.ICECandidateTypeHost,
-			Mode:            webrtc.ICEAddressRewriteReplace,
-		}); err != nil {
-			return nil, fmt.Errorf("connection test: public media addresses: %w", err)
-		}
-	}
-	if cfg.UDPPortMin != 0 || cfg.UDPPortMax != 0 {
-		if err := se.SetEphemeralUDPPortRange(cfg.UDPPortMin, cfg.UDPPortMax); err != nil {
-			return nil, fmt.Errorf("connection test: udp port range: %w", err)
-		}
+	se, err := cfg.mediaConfig().SettingEngine()
+	if err != nil {
+		return nil, fmt.Errorf("connection test: %w", err)
 	}
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se)), nil
 }
