@@ -82,7 +82,6 @@ func testCA(t *testing.T) (*tls.Config, string) {
 	return cfg, base64.StdEncoding.EncodeToString(sum[:])
 }
 
-
 // mediaPath is window.gatehouse.path() of the join page.
 type mediaPath struct {
 	Kind          string `json:"kind"`
