@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -465,11 +464,7 @@ func TestOpenAPIAdminSchemasMatchGoTypes(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
 	schemas := doc.Components.Schemas
-	for _, c := range []struct {
-		schema       string
-		value        any
-		wantRequired bool
-	}{
+	checkSchemas(t, schemas, []schemaCase{
 		{"Room", Room{}, true},
 		{"SlotTemplate", templateView{}, true},
 		{"ExcludedDate", excludedView{}, true},
@@ -490,34 +485,7 @@ func TestOpenAPIAdminSchemasMatchGoTypes(t *testing.T) {
 		{"StaffRequest", staffRequest{}, false},
 		{"StaffUpdate", staffUpdate{}, false},
 		{"CaseloadRequest", caseloadRequest{}, false},
-	} {
-		ref := schemas[c.schema]
-		if ref == nil {
-			t.Errorf("openapi.json has no schema %s", c.schema)
-			continue
-		}
-		s := ref.Value
-		fields, omitempty := jsonFields(reflect.TypeOf(c.value))
-		var props []string
-		for name := range s.Properties {
-			props = append(props, name)
-		}
-		sort.Strings(props)
-		if !slices.Equal(fields, props) {
-			t.Errorf("schema %s has properties %v, but the Go type %T encodes %v", c.schema, props, c.value, fields)
-		}
-		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
-			t.Errorf("schema %s must have additionalProperties: false", c.schema)
-		}
-		if !c.wantRequired {
-			continue
-		}
-		for _, f := range fields {
-			if req := slices.Contains(s.Required, f); req == omitempty[f] {
-				t.Errorf("schema %s: %q is required=%v, but the Go field omitempty=%v", c.schema, f, req, omitempty[f])
-			}
-		}
-	}
+	})
 	consts := stringConstants(t)
 	for typ, schema := range map[string]string{"DeviceKind": "DeviceKind"} {
 		got, want := consts[typ], enumOf(schemas[schema].Value)

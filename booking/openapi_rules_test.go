@@ -4,9 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,11 +18,7 @@ func TestOpenAPIRulesSchemasMatchGoTypes(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
 	schemas := doc.Components.Schemas
-	for _, c := range []struct {
-		schema       string
-		value        any
-		wantRequired bool // required exactly when not omitempty (answers)
-	}{
+	checkSchemas(t, schemas, []schemaCase{
 		{"Settings", Settings{}, true},
 		{"Hold", Hold{}, true},
 		{"Allowance", Allowance{}, true},
@@ -40,33 +34,7 @@ func TestOpenAPIRulesSchemasMatchGoTypes(t *testing.T) {
 		{"OutcomeRequest", OutcomeRequest{}, false},
 		{"MoveRequest", MoveRequest{}, false},
 		{"ReviewRequest", ReviewRequest{}, false},
-	} {
-		ref := schemas[c.schema]
-		if ref == nil {
-			t.Errorf("openapi.json has no schema %s", c.schema)
-			continue
-		}
-		s := ref.Value
-		fields, omitempty := jsonFields(reflect.TypeOf(c.value))
-		var props []string
-		for name := range s.Properties {
-			props = append(props, name)
-		}
-		sort.Strings(props)
-		if !slices.Equal(fields, props) {
-			t.Errorf("schema %s has properties %v, but the Go type %T encodes %v", c.schema, props, c.value, fields)
-		}
-		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
-			t.Errorf("schema %s must have additionalProperties: false", c.schema)
-		}
-		if c.wantRequired {
-			for _, f := range fields {
-				if req := slices.Contains(s.Required, f); req == omitempty[f] {
-					t.Errorf("schema %s: %q is required=%v, but omitempty=%v", c.schema, f, req, omitempty[f])
-				}
-			}
-		}
-	}
+	})
 	// Settings: every field required in the PUT, with the defaults as
 	// examples.
 	set := schemas["Settings"].Value

@@ -128,11 +128,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	t.Parallel()
 	doc := loadOpenAPI(t)
 	schemas := doc.Components.Schemas
-	for _, c := range []struct {
-		schema       string
-		value        any
-		wantRequired bool // required in the schema exactly when not omitempty
-	}{
+	checkSchemas(t, schemas, []schemaCase{
 		{"Booking", Booking{}, true},
 		{"Participant", Participant{}, true},
 		{"Slot", Slot{}, true},
@@ -145,35 +141,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"LoginRequest", loginRequest{}, false},
 		{"CreateBookingRequest", CreateRequest{}, false},
 		{"CancelRequest", cancelRequest{}, false},
-	} {
-		ref := schemas[c.schema]
-		if ref == nil {
-			t.Errorf("openapi.json has no schema %s", c.schema)
-			continue
-		}
-		s := ref.Value
-		fields, omitempty := jsonFields(reflect.TypeOf(c.value))
-		var props []string
-		for name := range s.Properties {
-			props = append(props, name)
-		}
-		sort.Strings(props)
-		if !slices.Equal(fields, props) {
-			t.Errorf("schema %s has properties %v, but the Go type %T encodes %v", c.schema, props, c.value, fields)
-		}
-		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
-			t.Errorf("schema %s must have additionalProperties: false", c.schema)
-		}
-		if !c.wantRequired {
-			continue
-		}
-		for _, f := range fields {
-			if req := slices.Contains(s.Required, f); req == omitempty[f] {
-				t.Errorf("schema %s: %q is required=%v, but the Go field %s omitempty", c.schema, f, req,
-					map[bool]string{true: "is", false: "is not"}[omitempty[f]])
-			}
-		}
-	}
+	})
 
 	consts := stringConstants(t)
 	enums := map[string][]string{
@@ -763,4 +731,47 @@ func TestOpenAPIConformance(t *testing.T) {
 		}
 	}
 	e.send(get, "/api/v1/no-such-thing", nil, asClerk).wantProblem(t, http.StatusNotFound, "not_found")
+}
+
+// schemaCase pairs an OpenAPI schema with the Go type the API encodes or
+// decodes for it.
+type schemaCase struct {
+	schema       string
+	value        any
+	wantRequired bool // required in the schema exactly when not omitempty (answers)
+}
+
+// checkSchemas checks that each schema has exactly the JSON fields of its Go
+// type, refuses unknown fields, and, for answers, requires exactly the
+// fields that are not omitempty.
+func checkSchemas(t *testing.T, schemas openapi3.Schemas, cases []schemaCase) {
+	t.Helper()
+	for _, c := range cases {
+		ref := schemas[c.schema]
+		if ref == nil {
+			t.Errorf("openapi.json has no schema %s", c.schema)
+			continue
+		}
+		s := ref.Value
+		fields, omitempty := jsonFields(reflect.TypeOf(c.value))
+		var props []string
+		for name := range s.Properties {
+			props = append(props, name)
+		}
+		sort.Strings(props)
+		if !slices.Equal(fields, props) {
+			t.Errorf("schema %s has properties %v, but the Go type %T encodes %v", c.schema, props, c.value, fields)
+		}
+		if s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+			t.Errorf("schema %s must have additionalProperties: false", c.schema)
+		}
+		if !c.wantRequired {
+			continue
+		}
+		for _, f := range fields {
+			if req := slices.Contains(s.Required, f); req == omitempty[f] {
+				t.Errorf("schema %s: %q is required=%v, but the Go field has omitempty=%v", c.schema, f, req, omitempty[f])
+			}
+		}
+	}
 }
