@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/booking/storetest"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/internal/testkit"
 )
 
 // node is one running Gatehouse process of the test.
@@ -65,40 +63,10 @@ func startNode(t *testing.T, dbURL, dataDir string, clk clock.Clock) node {
 	return node{app: a, url: cfg.PublicURL}
 }
 
-// call sends a JSON request and decodes a JSON answer into out.
+// call sends a JSON request and decodes a successful JSON answer into out.
 func (n node) call(t *testing.T, method, path, token string, body, out any) int {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, n.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %s: %v", method, path, data, err)
-		}
-	}
-	return res.StatusCode
+	return testkit.DoJSON(t, n.url, method, path, token, body, out)
 }
 
 func (n node) login(t *testing.T, username string) string {

@@ -17,6 +17,12 @@ import (
 // answer into out (when non-nil). It returns the status code.
 func (s *Server) Do(t testing.TB, method, path, token string, body, out any) int {
 	t.Helper()
+	return DoJSON(t, s.URL, method, path, token, body, out)
+}
+
+// DoJSON is Do against any Gatehouse at baseURL (http://host:port).
+func DoJSON(t testing.TB, baseURL, method, path, token string, body, out any) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -25,7 +31,7 @@ func (s *Server) Do(t testing.TB, method, path, token string, body, out any) int
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, s.URL+path, rd)
+	req, err := http.NewRequest(method, baseURL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
