@@ -2,11 +2,13 @@ package sfu
 
 import (
 	"fmt"
-	"net"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/rtcconf"
 )
 
 // Config is how the media server gathers candidates and which ports it uses.
@@ -21,13 +23,16 @@ type Config struct {
 	// UDPPortMin and UDPPortMax bound the ephemeral UDP ports used for media.
 	// Both zero means any port.
 	UDPPortMin, UDPPortMax uint16
+	// Net replaces the operating system's network, for tests over a
+	// simulated one (pion's vnet). Nil means the real network.
+	Net transport.Net
 }
 
 // newAPI builds the Pion API shared by every peer connection of the SFU.
 func newAPI(cfg Config) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("register codecs: %w", err)
+	me, err := rtcconf.NewMediaEngine()
+	if err != nil {
+		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
@@ -52,10 +57,10 @@ func (cfg Config) SettingEngine() (webrtc.SettingEngine, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	if cfg.LoopbackOnly {
-		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
+		rtcconf.RestrictToLoopback(&se)
+	}
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
 		// Host candidates carry the public address instead of the local one.

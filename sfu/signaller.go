@@ -25,4 +25,7 @@ type Signaller interface {
 	SendOffer(sdp string)
 	// SendCandidate trickles one local ICE candidate.
 	SendCandidate(target Target, c webrtc.ICECandidateInit)
+	// Notify sends one media event to the client (active speakers, layers
+	// to publish, statistics): a value that marshals to a protocol message.
+	Notify(msg any)
 }

@@ -323,3 +323,6 @@ func (s *session) SendOffer(sdp string) { s.send(sdpMsg{Type: msgOffer, SDP: sdp
 func (s *session) SendCandidate(t sfu.Target, c webrtc.ICECandidateInit) {
 	s.send(candidateMsg{Type: msgCandidate, Target: string(t), Candidate: c})
 }
+
+// Notify implements sfu.Signaller.
+func (s *session) Notify(msg any) { s.send(msg) }

@@ -9,14 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/rtcconf"
 )
 
 // ErrClosed is returned by calls on a closed client.
@@ -79,6 +82,15 @@ type Options struct {
 	LoopbackOnly bool
 	// Log receives debug output; nil discards it.
 	Log *slog.Logger
+	// Net replaces the operating system's network for the peer connections
+	// (pion's vnet, in tests of bad networks). The WebSocket is unaffected.
+	Net transport.Net
+	// RelayOnly makes the peer connections use TURN relay candidates only.
+	RelayOnly bool
+	// OnRTP, if set, sees every RTP packet received on the subscriber
+	// connection, with the publishing participant's id and the arrival
+	// time. It runs on the track's reader goroutine and must not keep pkt.
+	OnRTP func(participantID string, kind webrtc.RTPCodecType, pkt *rtp.Packet, at time.Time)
 }
 
 // Client is one participant connected to a call.
@@ -116,7 +128,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	api, err := newAPI(opts.LoopbackOnly)
+	api, err := newAPI(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -165,10 +177,10 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
-func newAPI(loopback bool) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
-		return nil, fmt.Errorf("codecs: %w", err)
+func newAPI(opts Options) (*webrtc.API, error) {
+	me, err := rtcconf.NewMediaEngine()
+	if err != nil {
+		return nil, err
 	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
@@ -177,10 +189,11 @@ func newAPI(loopback bool) (*webrtc.API, error) {
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	if loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" })
+	if opts.LoopbackOnly {
+		rtcconf.RestrictToLoopback(&se)
+	}
+	if opts.Net != nil {
+		se.SetNet(opts.Net)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }

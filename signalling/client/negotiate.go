@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -41,7 +42,11 @@ func (c *Client) readLoop() {
 }
 
 func (c *Client) newPC(target string) (*webrtc.PeerConnection, error) {
-	pc, err := c.api.NewPeerConnection(webrtc.Configuration{ICEServers: c.welcome.ICEServers})
+	cfg := webrtc.Configuration{ICEServers: c.welcome.ICEServers}
+	if c.opts.RelayOnly {
+		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
+	}
+	pc, err := c.api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
@@ -136,10 +141,13 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		buf := make([]byte, 1500)
 		for {
-			if _, _, err := t.Read(buf); err != nil {
+			pkt, _, err := t.ReadRTP()
+			if err != nil {
 				return
+			}
+			if c.opts.OnRTP != nil {
+				c.opts.OnRTP(pid, t.Kind(), pkt, time.Now())
 			}
 			c.mu.Lock()
 			n := c.received[pid]
