@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -16,7 +17,7 @@ const maxPendingCandidates = 64
 type Participant struct {
 	id   string
 	room *Room
-	sig  Signaller
+	sig  atomic.Pointer[signallerBox]
 	log  *slog.Logger
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
@@ -29,6 +30,7 @@ type Participant struct {
 	senders     map[*forwardedTrack]*webrtc.RTPSender
 	negotiating bool // a subscriber offer is outstanding
 	pending     bool // something changed while it was
+	restart     bool // the next subscriber offer restarts ICE
 	candidates  map[Target][]webrtc.ICECandidateInit
 	closed      bool
 
@@ -40,11 +42,11 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	p := &Participant{
 		id:         id,
 		room:       r,
-		sig:        sig,
 		log:        r.log.With("participant", id),
 		senders:    make(map[*forwardedTrack]*webrtc.RTPSender),
 		candidates: make(map[Target][]webrtc.ICECandidateInit),
 	}
+	p.sig.Store(&signallerBox{sig})
 	var err error
 	if p.pub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
@@ -63,7 +65,7 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 func (p *Participant) watch(t Target, pc *webrtc.PeerConnection) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
-			p.sig.SendCandidate(t, c.ToJSON())
+			p.signaller().SendCandidate(t, c.ToJSON())
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -77,6 +79,25 @@ func (p *Participant) watch(t Target, pc *webrtc.PeerConnection) {
 			p.mu.Unlock()
 		}
 	})
+}
+
+// signallerBox lets an interface value live in an atomic.Pointer.
+type signallerBox struct{ Signaller }
+
+func (p *Participant) signaller() Signaller { return p.sig.Load().Signaller }
+
+// SetSignaller points the participant's negotiation at sig: a client that
+// reconnected on a new socket resumes its media session through it.
+func (p *Participant) SetSignaller(sig Signaller) { p.sig.Store(&signallerBox{sig}) }
+
+// RestartICE sends a subscriber offer with new ICE credentials (after the
+// client lost its network or asked with a restart message). The client
+// restarts its publisher connection itself with a new offer.
+func (p *Participant) RestartICE() {
+	p.mu.Lock()
+	p.restart = true
+	p.mu.Unlock()
+	p.negotiate()
 }
 
 // ID returns the participant id.
@@ -106,7 +127,7 @@ func (p *Participant) HandleOffer(sdp string) error {
 		return fmt.Errorf("%w: publisher local description: %v", ErrNegotiation, err)
 	}
 	p.flushCandidates(Publisher)
-	p.sig.SendAnswer(answer.SDP)
+	p.signaller().SendAnswer(answer.SDP)
 	return nil
 }
 
@@ -182,9 +203,14 @@ func (p *Participant) negotiate() {
 		return
 	}
 	p.negotiating = true
+	var opts *webrtc.OfferOptions
+	if p.restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+		p.restart = false
+	}
 	p.mu.Unlock()
 
-	offer, err := p.sub.CreateOffer(nil)
+	offer, err := p.sub.CreateOffer(opts)
 	if err == nil {
 		err = p.sub.SetLocalDescription(offer)
 	}
@@ -195,7 +221,7 @@ func (p *Participant) negotiate() {
 		p.mu.Unlock()
 		return
 	}
-	p.sig.SendOffer(offer.SDP)
+	p.signaller().SendOffer(offer.SDP)
 }
 
 // onTrack starts forwarding a track the client published.
