@@ -96,7 +96,15 @@ func (p *Participant) SetSignaller(sig Signaller) { p.sig.Store(&signallerBox{si
 func (p *Participant) RestartICE() {
 	p.mu.Lock()
 	p.restart = true
+	stale := p.negotiating
+	p.negotiating = false
 	p.mu.Unlock()
+	if stale && p.sub.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+		// The answer to the last offer was lost with the old socket.
+		if err := p.sub.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
+			p.log.Debug("roll back unanswered offer", "err", err)
+		}
+	}
 	p.negotiate()
 }
 
