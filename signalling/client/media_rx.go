@@ -1,6 +1,11 @@
 package client
 
-import "github.com/pion/webrtc/v4"
+import (
+	"fmt"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
 
 // ReceivedExtensionID returns the id that the subscriber connection
 // negotiated for the RTP header extension uri on media of kind, or 0 when
@@ -25,4 +30,20 @@ func (c *Client) ReceivedExtensionID(kind webrtc.RTPCodecType, uri string) uint8
 		}
 	}
 	return 0
+}
+
+// RequestKeyframe sends a picture loss indication for the received stream
+// ssrc on the subscriber connection, as a browser does when its decoder
+// cannot go on. It returns ErrClosed when there is no subscriber connection.
+func (c *Client) RequestKeyframe(ssrc uint32) error {
+	c.mu.Lock()
+	sub := c.sub
+	c.mu.Unlock()
+	if sub == nil {
+		return ErrClosed
+	}
+	if err := sub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		return fmt.Errorf("send PLI: %w", err)
+	}
+	return nil
 }
