@@ -20,6 +20,8 @@ const (
 	CodeBookingCancelled   = "booking_cancelled"
 	CodeVersionUnsupported = "version_unsupported"
 	CodeInternal           = "internal"
+	CodeTooManyReconnects  = "too_many_reconnects"
+	CodeRateLimited        = "rate_limited"
 )
 
 // AdmissionError is a refusal to admit a participant, with the protocol code

@@ -17,6 +17,8 @@ const (
 	msgCandidate = "candidate"
 	msgLeave     = "leave"
 	msgPing      = "ping"
+	msgRestart   = "restart"
+	msgQuality   = "quality"
 )
 
 // Server message types.
@@ -30,7 +32,33 @@ const (
 	msgError             = "error"
 	msgPong              = "pong"
 	msgICEServers        = "iceServers"
+	msgParticipantState  = "participantState"
 )
+
+// Participant states carried by participantState (and by a welcome's
+// participants list for someone whose place is being held).
+const (
+	peerReconnecting = "reconnecting"
+	peerConnected    = "connected"
+)
+
+// Video layers a quality message may ask for: the simulcast rids, lowest
+// first, and none.
+const (
+	layerQuarter = "q"
+	layerHalf    = "h"
+	layerFull    = "f"
+	layerNone    = "none"
+)
+
+// validLayer reports whether l is a maxLayer value of the quality message.
+func validLayer(l string) bool {
+	switch l {
+	case layerQuarter, layerHalf, layerFull, layerNone:
+		return true
+	}
+	return false
+}
 
 // Call states as the protocol names them.
 const (
@@ -57,12 +85,21 @@ type inbound struct {
 	SDP       string                   `json:"sdp"`
 	Target    string                   `json:"target"`
 	Candidate *webrtc.ICECandidateInit `json:"candidate"`
+	// Resume, in join: the client still holds the peer connections of an
+	// earlier connection and asks to resume them (see Reconnection).
+	Resume bool `json:"resume"`
+	// ParticipantID and MaxLayer are the fields of quality.
+	ParticipantID string `json:"participantId"`
+	MaxLayer      string `json:"maxLayer"`
 }
 
 type peerInfo struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	Role string `json:"role"`
+	// State is "reconnecting" for someone whose place is being held in a
+	// welcome's participants list; empty otherwise.
+	State string `json:"state,omitempty"`
 }
 
 type callInfo struct {
@@ -84,6 +121,17 @@ type welcomeMsg struct {
 	ICEServers   []webrtc.ICEServer `json:"iceServers"`
 	ICEExpiresAt time.Time          `json:"iceServersExpireAt,omitzero"`
 	ServerTime   time.Time          `json:"serverTime"`
+	// Resumed says the participant's media session was kept from an earlier
+	// connection: the client keeps its peer connections and restarts ICE.
+	Resumed bool `json:"resumed"`
+}
+
+// participantStateMsg tells the others that someone lost their connection
+// (their place is being held) or is back.
+type participantStateMsg struct {
+	Type          string `json:"type"`
+	ParticipantID string `json:"participantId"`
+	State         string `json:"state"`
 }
 
 // iceServersMsg replaces a participant's ICE servers before their

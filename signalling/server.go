@@ -47,6 +47,17 @@ type Config struct {
 	// short-lived credentials of their own (a TURN relay), added to
 	// ICEServers and refreshed before they expire.
 	ICEIssuer ICEIssuer
+	// ReconnectGrace is how long a participant whose socket closed without
+	// leave keeps their place and media session for a resume (20 s),
+	// measured on the server's clock.
+	ReconnectGrace time.Duration
+	// MaxReturns bounds how often a participant may come back into a place
+	// they still hold (a resume, or a join from another connection) within
+	// a minute (10); more joins are refused with too_many_reconnects.
+	MaxReturns int
+	// RestartInterval is the least time between two restart requests
+	// honoured for one participant (1 s); sooner ones get rate_limited.
+	RestartInterval time.Duration
 }
 
 // ICEIssuer issues ICE servers with ephemeral credentials (turn.Issuer).
@@ -76,6 +87,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Tick == 0 {
 		c.Tick = 250 * time.Millisecond
+	}
+	if c.ReconnectGrace == 0 {
+		c.ReconnectGrace = 20 * time.Second
+	}
+	if c.MaxReturns == 0 {
+		c.MaxReturns = 10
+	}
+	if c.RestartInterval == 0 {
+		c.RestartInterval = time.Second
 	}
 	return c
 }

@@ -34,10 +34,11 @@ type session struct {
 	// Set once on admission, read-only afterwards.
 	room        *room
 	participant booking.Participant
+	member      *member
 
 	mu           sync.Mutex
 	closing      bool
-	media        *sfu.Participant
+	final        bool      // ended on purpose (ended, a fatal error): no place is held for it
 	iceRefreshAt time.Time // when to send fresh ICE credentials; zero: never
 }
 
@@ -45,8 +46,9 @@ func newSession(s *Server, conn *websocket.Conn) *session {
 	return &session{srv: s, conn: conn, out: make(chan []byte, outQueue), log: s.log}
 }
 
-// serve reads the socket until it closes, then leaves the room and waits for
-// the writer to flush.
+// serve reads the socket until it closes, then detaches from the room (which
+// holds the participant's place for a reconnect unless the session ended on
+// purpose) and waits for the writer to flush.
 func (s *session) serve(ctx context.Context) {
 	s.conn.SetPongHandler(func(string) error {
 		return s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.PongWait))
@@ -54,8 +56,8 @@ func (s *session) serve(ctx context.Context) {
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); s.writeLoop() }()
 	defer func() {
-		if s.room != nil {
-			s.room.remove(s)
+		if s.member != nil {
+			s.room.detach(s)
 		}
 		s.queueClose()
 		<-writerDone
@@ -114,7 +116,7 @@ func (s *session) handle(ctx context.Context, msg inbound) (string, string) {
 	}
 	if s.room == nil {
 		switch msg.Type {
-		case msgOffer, msgAnswer, msgCandidate, msgLeave, msgPing:
+		case msgOffer, msgAnswer, msgCandidate, msgLeave, msgPing, msgRestart, msgQuality:
 			return CodeNotJoined, "Send join first."
 		}
 		return CodeUnknownType, "Unknown message type."
@@ -123,12 +125,19 @@ func (s *session) handle(ctx context.Context, msg inbound) (string, string) {
 	case msgPing:
 		s.send(pongMsg{Type: msgPong, ServerTime: s.srv.clock.Now().UTC()})
 	case msgLeave:
-		s.end(EndLeft)
+		s.room.leave(s)
+	case msgRestart:
+		if msg.Target != string(sfu.Subscriber) {
+			return CodeBadMessage, `restart needs target "sub"; restart the publisher connection with an offer.`
+		}
+		return s.room.restart(s)
+	case msgQuality:
+		return s.room.setQuality(s, msg.ParticipantID, msg.MaxLayer)
 	case msgOffer, msgAnswer:
 		if msg.SDP == "" || len(msg.SDP) > int(s.srv.cfg.MaxMessage) {
 			return CodeBadMessage, "sdp is required."
 		}
-		m := s.getMedia()
+		m := s.room.mediaFor(s)
 		if m == nil {
 			return CodeNotLive, "The call has not started yet."
 		}
@@ -147,7 +156,7 @@ func (s *session) handle(ctx context.Context, msg inbound) (string, string) {
 		if !t.Valid() || msg.Candidate == nil {
 			return CodeBadMessage, `candidate needs target "pub" or "sub" and a candidate object.`
 		}
-		m := s.getMedia()
+		m := s.room.mediaFor(s)
 		if m == nil {
 			return CodeNotLive, "The call has not started yet."
 		}
@@ -186,10 +195,11 @@ func (s *session) join(ctx context.Context, msg inbound) {
 	s.room = r
 	s.participant = p
 	s.log = r.log.With("participant", p.ID, "role", string(p.Role))
-	if !r.add(s) {
+	if aerr := r.admit(s, msg.Resume); aerr != nil {
 		s.room = nil
-		m.Admissions.WithLabelValues(CodeCallEnded).Inc()
-		s.fail(CodeCallEnded, "This call has ended.")
+		m.Admissions.WithLabelValues(aerr.Code).Inc()
+		s.log.Info("join refused", "code", aerr.Code)
+		s.fail(aerr.Code, aerr.Message)
 		return
 	}
 	m.Admissions.WithLabelValues("admitted").Inc()
@@ -273,44 +283,32 @@ func (s *session) isClosing() bool {
 	return s.closing
 }
 
-// fail sends a fatal error and closes.
+// isFinal reports whether the session ended on purpose (fail or end).
+func (s *session) isFinal() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.final
+}
+
+func (s *session) setFinal() {
+	s.mu.Lock()
+	s.final = true
+	s.mu.Unlock()
+}
+
+// fail sends a fatal error and closes. No place is held for the session.
 func (s *session) fail(code, msg string) {
+	s.setFinal()
 	s.sendError(code, msg, "", true)
 	s.queueClose()
 }
 
-// end tells the client the call is over for it, and closes.
+// end tells the client the call is over for it, and closes. No place is
+// held for the session; the room closes its media.
 func (s *session) end(reason string) {
+	s.setFinal()
 	s.send(endedMsg{Type: msgEnded, Reason: reason})
 	s.queueClose()
-	s.closeMedia()
-}
-
-func (s *session) setMedia(m *sfu.Participant) {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		m.Close()
-		return
-	}
-	s.media = m
-	s.mu.Unlock()
-}
-
-func (s *session) getMedia() *sfu.Participant {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.media
-}
-
-func (s *session) closeMedia() {
-	s.mu.Lock()
-	m := s.media
-	s.media = nil
-	s.mu.Unlock()
-	if m != nil {
-		m.Close()
-	}
 }
 
 // SendAnswer implements sfu.Signaller.

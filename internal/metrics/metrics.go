@@ -25,6 +25,13 @@ type Metrics struct {
 	BookingsRefused  *prometheus.CounterVec
 	SignallingErrors *prometheus.CounterVec
 	CallsEnded       *prometheus.CounterVec
+
+	// Resumes counts joins that took back a place held for the participant
+	// with resume (after a dropped connection, or from a new one).
+	Resumes prometheus.Counter
+	// ReconnectGraceExpired counts places given up because the participant
+	// did not come back within the reconnect grace.
+	ReconnectGraceExpired prometheus.Counter
 }
 
 // New registers every collector on a fresh registry, with the Go runtime and
@@ -78,6 +85,15 @@ func New() *Metrics {
 	reg.MustRegister(m.Rooms, m.Participants, m.PublishedTracks, m.ForwardedPackets,
 		m.ForwardedBytes, m.Admissions, m.BookingsCreated, m.BookingsRefused,
 		m.SignallingErrors, m.CallsEnded)
+	m.Resumes = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "gatehouse", Subsystem: "signalling", Name: "resumes_total",
+		Help: "Joins that took back a place held for the participant (reconnections).",
+	})
+	m.ReconnectGraceExpired = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "gatehouse", Subsystem: "signalling", Name: "reconnect_grace_expired_total",
+		Help: "Places given up because the participant did not reconnect within the grace period.",
+	})
+	reg.MustRegister(m.Resumes, m.ReconnectGraceExpired)
 	return m
 }
 
