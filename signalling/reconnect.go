@@ -165,7 +165,7 @@ func setMaxLayer(log *slog.Logger, mp *sfu.Participant, publisherID, layer strin
 // nothing can reach them until they resume, and the resume renegotiates.
 type discardSignaller struct{}
 
-func (discardSignaller) SendAnswer(string)                                {}
-func (discardSignaller) SendOffer(string)                                 {}
+func (discardSignaller) SendAnswer(string)                                 {}
+func (discardSignaller) SendOffer(string)                                  {}
 func (discardSignaller) SendCandidate(sfu.Target, webrtc.ICECandidateInit) {}
-func (discardSignaller) Notify(any)                                       {}
+func (discardSignaller) Notify(any)                                        {}
