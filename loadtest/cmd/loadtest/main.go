@@ -1,0 +1,185 @@
+// Command loadtest books visits on a Gatehouse server, joins them with real
+// Pion clients that publish a VP8 simulcast and Opus clip and subscribe to
+// each other, and reports join times, latency, loss, jitter, freezes,
+// received bitrate per layer and the server's packets per CPU-second. It
+// exits 1 when a call does not connect, 2 when the run cannot start.
+//
+//	go run ./loadtest/cmd/loadtest --spawn --scenario one-to-one --calls 10
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/loadtest"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// options are the command line.
+type options struct {
+	cfg        loadtest.Config
+	scenario   string
+	spawn      bool
+	jsonOut    string
+	reportOut  string
+	noSimul    bool
+	timeout    time.Duration
+	logLevel   string
+	noProgress bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var names []string
+	for _, s := range loadtest.AllScenarios() {
+		names = append(names, string(s))
+	}
+	fs.StringVar(&o.cfg.URL, "url", "http://127.0.0.1:8080", "base URL of the Gatehouse server (ignored with --spawn)")
+	fs.StringVar(&o.cfg.User, "user", "admin", "staff administrator's username (the run creates a prison, rooms, prisoners and contacts)")
+	fs.StringVar(&o.cfg.Password, "password", "demo-admin-pass", "that administrator's password")
+	fs.StringVar(&o.scenario, "scenario", string(loadtest.OneToOne), "what to run: "+strings.Join(names, ", "))
+	fs.IntVar(&o.cfg.Calls, "calls", 0, "number of calls (one-to-one visits for mixed); 0: the scenario's default (one-to-one 10, group 2, fanout 1, turn 2, mixed 4)")
+	fs.IntVar(&o.cfg.GroupCalls, "group-calls", 1, "group calls of --participants people, for the mixed scenario")
+	fs.IntVar(&o.cfg.Participants, "participants", 0, "people per call for group, fanout and mixed's group calls, 2 to 11; 0: the scenario's default (group 5, fanout 11, mixed 3)")
+	fs.DurationVar(&o.cfg.Duration, "duration", 30*time.Second, "steady window measured after every call has connected")
+	fs.DurationVar(&o.cfg.Ramp, "ramp", 5*time.Second, "time over which the joins are spread")
+	fs.DurationVar(&o.cfg.JoinTimeout, "join-timeout", 20*time.Second, "how long a participant may take to receive a decodable frame from everyone else before its call counts as not connected")
+	fs.BoolVar(&o.noSimul, "no-simulcast", false, "publish only the full-size layer (f) instead of three simulcast layers")
+	fs.BoolVar(&o.cfg.AudioOnly, "audio-only", false, "publish audio only")
+	fs.StringVar(&o.jsonOut, "json", "", "write the full result as JSON to this file (- for standard output)")
+	fs.StringVar(&o.reportOut, "report", "", "write an HTML report with plots to this file")
+	fs.BoolVar(&o.spawn, "spawn", false, "build ./cmd/gatehouse and run it on loopback with a fresh data directory for the test (measures its CPU and memory from /proc too); run from the repository")
+	fs.IntVar(&o.cfg.ServerPID, "server-pid", 0, "process id of a server on this machine, to read its CPU and memory from /proc (set by --spawn)")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound on the whole run; 0: ramp + join timeout + duration + 3 minutes")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "log level on standard error: debug, info, warn or error")
+	fs.BoolVar(&o.noProgress, "no-progress", false, "no live progress line, even on a terminal")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: loadtest [flags]\n\nBooks calls on a Gatehouse server, joins them with real WebRTC clients that\npublish and subscribe, and measures them. Exits 1 if a call does not connect.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.cfg.Scenario = loadtest.Scenario(o.scenario)
+	o.cfg.Simulcast = !o.noSimul
+	if o.cfg.Scenario != loadtest.Mixed {
+		o.cfg.GroupCalls = 0
+	}
+	return o, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintln(stderr, "loadtest: --log-level:", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	o.cfg.Log = log
+	if f, ok := stdout.(*os.File); ok && isTerminal(f) && !o.noProgress {
+		o.cfg.Progress = stdout
+	}
+	timeout := o.timeout
+	if timeout <= 0 {
+		timeout = o.cfg.Ramp + o.cfg.JoinTimeout + o.cfg.Duration + 3*time.Minute
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	if o.spawn {
+		srv, err := loadtest.Spawn(ctx, loadtest.SpawnOptions{TURN: o.cfg.Scenario == loadtest.TURN, Log: log})
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			return 2
+		}
+		defer func() {
+			if problem := srv.Stop(); problem != "" {
+				fmt.Fprintln(stderr, "loadtest: the server did not stop cleanly:", problem)
+			}
+		}()
+		o.cfg.URL = srv.URL
+		o.cfg.ServerPID = srv.PID
+		if pw, ok := srv.Logins[o.cfg.User]; ok {
+			o.cfg.Password = pw
+		}
+		fmt.Fprintf(stdout, "Started %s (pid %d)\n", srv.URL, srv.PID)
+	}
+	res, err := loadtest.Run(ctx, o.cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadtest:", err)
+		return 2
+	}
+	res.WriteSummary(stdout)
+	code := 0
+	if !res.OK() {
+		fmt.Fprintf(stdout, "FAIL: %d of %d calls did not connect\n", res.FailedCalls, res.Calls)
+		code = 1
+	}
+	if o.jsonOut != "" {
+		if err := writeFile(o.jsonOut, stdout, res.WriteJSON); err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			code = max(code, 2)
+		}
+	}
+	if o.reportOut != "" {
+		if err := writeFile(o.reportOut, stdout, func(w io.Writer) error { return loadtest.WriteHTML(w, res) }); err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			code = max(code, 2)
+		} else {
+			fmt.Fprintf(stdout, "Report: %s\n", o.reportOut)
+		}
+	}
+	return code
+}
+
+// writeFile writes with write to path, or to stdout for "-".
+func writeFile(path string, stdout io.Writer, write func(io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
