@@ -434,37 +434,43 @@ func VP8KeyframeSize(b []byte) (width, height int, ok bool) {
 	return w, h, true
 }
 
+// FirstFrameAt is when the first frame became decodable (zero: not yet).
+func (s *Stream) FirstFrameAt() time.Time { return s.firstFrameAt }
+
+// Latency returns a copy of the kept end-to-end latency samples in
+// milliseconds: arrival minus capture time, per decodable video frame or
+// per audio packet.
+func (s *Stream) Latency() []float64 { return s.latency.Samples() }
+
 // Stats are a stream's figures so far.
 type Stats struct {
-	Video          bool              `json:"video"`
-	Received       uint64            `json:"received"`
-	Expected       uint64            `json:"expected"`
-	Lost           uint64            `json:"lost"`
-	Duplicates     uint64            `json:"duplicates"`
-	Recovered      uint64            `json:"recovered"`
-	JitterMs       float64           `json:"jitterMs"`
-	Bytes          uint64            `json:"bytes"`
-	BytesByLayer   map[string]uint64 `json:"bytesByLayer"`
-	Frames         uint64            `json:"frames"`
-	Keyframes      uint64            `json:"keyframes"`
-	Freezes        uint64            `json:"freezes"`
-	FreezeTime     time.Duration     `json:"freezeTimeNs"`
-	FirstPacketAt  time.Time         `json:"firstPacketAt"`
-	FirstFrameAt   time.Time         `json:"firstFrameAt"`
-	Layer          string            `json:"layer"`
-	Width, Height  int               `json:"-"`
-	LatencySamples []float64         `json:"-"`
+	Video         bool              `json:"video"`
+	Received      uint64            `json:"received"`
+	Expected      uint64            `json:"expected"`
+	Lost          uint64            `json:"lost"`
+	Duplicates    uint64            `json:"duplicates"`
+	Recovered     uint64            `json:"recovered"`
+	JitterMs      float64           `json:"jitterMs"`
+	Bytes         uint64            `json:"bytes"`
+	BytesByLayer  map[string]uint64 `json:"bytesByLayer"`
+	Frames        uint64            `json:"frames"`
+	Keyframes     uint64            `json:"keyframes"`
+	Freezes       uint64            `json:"freezes"`
+	FreezeTime    time.Duration     `json:"freezeTimeNs"`
+	FirstPacketAt time.Time         `json:"firstPacketAt"`
+	FirstFrameAt  time.Time         `json:"firstFrameAt"`
+	Layer         string            `json:"layer"`
+	Width         int               `json:"width"`
+	Height        int               `json:"height"`
 }
 
-// Stats returns the figures so far. BytesByLayer and LatencySamples are
-// copies.
+// Stats returns the figures so far; BytesByLayer is a copy.
 func (s *Stream) Stats() Stats {
 	st := Stats{Video: s.opts.Video, Received: s.received, Duplicates: s.duplicates, Recovered: s.recovered,
 		JitterMs: s.jitter / float64(s.opts.ClockRate) * 1000, Bytes: s.bytes,
 		BytesByLayer: make(map[string]uint64, len(s.bytesByLayer)), Frames: s.decoded,
 		Keyframes: s.keyframes, Freezes: s.freezes, FreezeTime: s.freezeTime, FirstPacketAt: s.first,
-		FirstFrameAt: s.firstFrameAt, Layer: s.layer, Width: s.width, Height: s.height,
-		LatencySamples: s.latency.Samples()}
+		FirstFrameAt: s.firstFrameAt, Layer: s.layer, Width: s.width, Height: s.height}
 	if s.started {
 		st.Expected = uint64(s.highest - s.base + 1)
 		if st.Expected > s.received {

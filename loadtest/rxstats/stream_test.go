@@ -251,7 +251,7 @@ func TestLatencyFromCaptureTime(t *testing.T) {
 	at := time.Unix(1000, 0)
 	feed(s, snd.frame(keyframe(320, 180, 1500), 1000, at.Add(-40*time.Millisecond)), at)
 	feed(s, snd.frame(interframe(800), 1000, at), at.Add(60*time.Millisecond))
-	got := s.Stats().LatencySamples
+	got := s.Latency()
 	if len(got) != 2 || math.Abs(got[0]-40) > 0.01 || math.Abs(got[1]-60) > 0.01 {
 		t.Errorf("latency samples %v, want [40 60]", got)
 	}
@@ -261,13 +261,13 @@ func TestLatencyFromCaptureTime(t *testing.T) {
 	b, _ := rtp.NewAbsCaptureTimeExtension(at.Add(-25 * time.Millisecond)).Marshal()
 	_ = pkt.Header.SetExtension(5, b)
 	a.Packet(pkt, at)
-	if n := len(a.Stats().LatencySamples); n != 0 {
+	if n := len(a.Latency()); n != 0 {
 		t.Errorf("%d latency samples without the extension id", n)
 	}
 	a.SetCaptureTimeID(5)
 	pkt.SequenceNumber++
 	a.Packet(pkt, at)
-	if got := a.Stats().LatencySamples; len(got) != 1 || math.Abs(got[0]-25) > 0.01 {
+	if got := a.Latency(); len(got) != 1 || math.Abs(got[0]-25) > 0.01 {
 		t.Errorf("audio latency %v, want [25]", got)
 	}
 }
