@@ -3,7 +3,7 @@
 GO ?= go
 STATICCHECK = $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: run test deps lint unit bench
+.PHONY: run test deps lint unit bench loadtest-ci loadtest
 
 run:
 	$(GO) run ./cmd/gatehouse
@@ -18,6 +18,32 @@ lint:
 
 test: deps lint
 	./scripts/with-services.sh $(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) loadtest-ci
 
 bench:
 	./scripts/with-services.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Load tests (loadtest/cmd/loadtest; README "Load testing"). Each starts its
+# own server on loopback (--spawn) and exits non-zero when a call does not
+# connect.
+#
+# loadtest-ci: short and bounded (well under 2 minutes), for `make test`: four
+# one-to-one visits and one call of three, a 15 s steady window.
+loadtest-ci:
+	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario mixed --calls 4 --group-calls 1 \
+		--participants 3 --ramp 2s --duration 15s --join-timeout 20s --timeout 100s --no-progress
+
+# loadtest: the full runs, each with a JSON result and an HTML report in
+# $(LOADTEST_OUT).
+LOADTEST_OUT ?= loadtest-results
+LOADTEST_DURATION ?= 60s
+loadtest:
+	mkdir -p $(LOADTEST_OUT)
+	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario one-to-one --calls 10 --ramp 10s \
+		--duration $(LOADTEST_DURATION) --json $(LOADTEST_OUT)/one-to-one.json --report $(LOADTEST_OUT)/one-to-one.html
+	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario group --calls 3 --participants 5 --ramp 5s \
+		--duration $(LOADTEST_DURATION) --json $(LOADTEST_OUT)/group.json --report $(LOADTEST_OUT)/group.html
+	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario fanout --calls 1 --participants 11 --ramp 3s \
+		--duration $(LOADTEST_DURATION) --json $(LOADTEST_OUT)/fanout.json --report $(LOADTEST_OUT)/fanout.html
+	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario turn --calls 2 --ramp 2s \
+		--duration $(LOADTEST_DURATION) --json $(LOADTEST_OUT)/turn.json --report $(LOADTEST_OUT)/turn.html
