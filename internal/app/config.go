@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 
+	"github.com/pion/transport/v4"
+
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/turn"
 )
@@ -39,6 +41,10 @@ type Config struct {
 	UDPPortMin, UDPPortMax uint16
 	// Clock is the source of time; nil means the system clock.
 	Clock clock.Clock
+	// MediaNet replaces the operating system's network for the media
+	// server's peer connections (pion's vnet, in tests of lost and bad
+	// networks); nil means the real network. Not a flag.
+	MediaNet transport.Net
 
 	// TURNEnabled runs the built-in TURN relay (turn package) in this
 	// process, configured by TURN.
@@ -92,5 +98,6 @@ func (c Config) mediaConfig() sfu.Config {
 		NAT1To1IPs:   c.NAT1To1IPs,
 		UDPPortMin:   c.UDPPortMin,
 		UDPPortMax:   c.UDPPortMax,
+		Net:          c.MediaNet,
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -24,6 +26,25 @@ import (
 
 // ErrClosed is returned by calls on a closed client.
 var ErrClosed = errors.New("client: closed")
+
+// ErrDisconnected is returned by sends while the client has no signalling
+// socket (it is reconnecting).
+var ErrDisconnected = errors.New("client: not connected")
+
+// Events the client adds to the server's messages on Events() when
+// Options.Reconnect is set (see reconnect.go).
+const (
+	// EventReconnecting: the signalling socket or the media path was lost;
+	// the client is redialling. Reason says which ("socket", "media").
+	EventReconnecting = "reconnecting"
+	// EventReconnected: the client is back in the call. The message is the
+	// new welcome; Resumed says whether the media session was kept (ICE
+	// restarted) rather than started afresh.
+	EventReconnected = "reconnected"
+	// EventReconnectFailed: the client gave up (Reason says why); Done is
+	// closed after it.
+	EventReconnectFailed = "reconnectFailed"
+)
 
 // RefusedError is the server's fatal error message in answer to a join.
 type RefusedError struct {
@@ -70,6 +91,9 @@ type Message struct {
 	Message       string                   `json:"message"`
 	Fatal         bool                     `json:"fatal"`
 	Ref           string                   `json:"ref"`
+	// Resumed is set in a welcome (and EventReconnected) when the server
+	// kept the participant's media session from an earlier connection.
+	Resumed bool `json:"resumed"`
 }
 
 // Options configure a client.
@@ -91,25 +115,51 @@ type Options struct {
 	// connection, with the publishing participant's id and the arrival
 	// time. It runs on the track's reader goroutine and must not keep pkt.
 	OnRTP func(participantID string, kind webrtc.RTPCodecType, pkt *rtp.Packet, at time.Time)
+	// Reconnect makes the client survive a lost network (PROTOCOL.md,
+	// Reconnection): when the socket drops it redials and resumes its media
+	// session with ICE restarts, and when a peer connection fails with the
+	// socket up it restarts ICE. See reconnect.go.
+	Reconnect bool
+	// ReconnectTimeout bounds one recovery: the client gives up when it is
+	// not back in the call this long after the loss (default 20 s, the
+	// server's grace).
+	ReconnectTimeout time.Duration
+	// NetDial, if set, opens the WebSocket's TCP connections (tests cut
+	// the signalling path with it). Nil: the operating system's dialer.
+	NetDial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Client is one participant connected to a call.
 type Client struct {
-	opts    Options
-	conn    *websocket.Conn
-	api     *webrtc.API
-	log     *slog.Logger
-	welcome Message
+	opts Options
+	api  *webrtc.API
+	log  *slog.Logger
 
-	wmu sync.Mutex // serialises socket writes
+	// ctx ends when Close is called; it bounds redials.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wmu  sync.Mutex      // serialises socket writes; guards conn
+	conn *websocket.Conn // the current socket; nil while reconnecting
+
+	negMu sync.Mutex // serialises publisher offers and answers after Publish
 
 	mu       sync.Mutex
+	welcome  Message
 	pub      *webrtc.PeerConnection
 	sub      *webrtc.PeerConnection
-	pending  map[string][]webrtc.ICECandidateInit
+	pending  map[string][]webrtc.ICECandidateInit // remote candidates waiting for their description
+	holding  map[string]bool                      // local candidates of target wait for its SDP to be sent
+	held     map[string][]webrtc.ICECandidateInit
 	received map[string]*Counts
 	live     chan struct{}
 	isLive   bool
+
+	final        atomic.Bool  // the server ended the session, we left, or gave up: no reconnect
+	closing      atomic.Bool  // Close was called
+	reconnecting atomic.Bool  // between losing the socket and resuming
+	lastRecv     atomic.Int64 // unix nanoseconds of the last server message
+	pcChanged    chan struct{}
 
 	events    chan Message
 	done      chan struct{}
@@ -128,53 +178,83 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.ReconnectTimeout <= 0 {
+		opts.ReconnectTimeout = defaultReconnectTimeout
+	}
 	api, err := newAPI(opts)
 	if err != nil {
 		return nil, err
 	}
-	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	conn, _, err := d.DialContext(ctx, opts.URL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", opts.URL, err)
-	}
 	c := &Client{
-		opts:     opts,
-		conn:     conn,
-		api:      api,
-		log:      opts.Log,
-		pending:  make(map[string][]webrtc.ICECandidateInit),
-		received: make(map[string]*Counts),
-		live:     make(chan struct{}),
-		events:   make(chan Message, 1024),
-		done:     make(chan struct{}),
+		opts:      opts,
+		api:       api,
+		log:       opts.Log,
+		pending:   make(map[string][]webrtc.ICECandidateInit),
+		holding:   make(map[string]bool),
+		held:      make(map[string][]webrtc.ICECandidateInit),
+		received:  make(map[string]*Counts),
+		live:      make(chan struct{}),
+		pcChanged: make(chan struct{}, 1),
+		events:    make(chan Message, 1024),
+		done:      make(chan struct{}),
 	}
-	if err := c.send(map[string]any{"type": "join", "version": 1, "token": opts.Token}); err != nil {
-		_ = conn.Close()
+	conn, first, err := c.dialJoin(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetReadDeadline(dl)
-	}
-	var first Message
-	if err := conn.ReadJSON(&first); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("read welcome: %w", err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	if first.Type == "error" {
-		_ = conn.Close()
-		return nil, &RefusedError{Code: first.Code, Message: first.Message}
-	}
-	if first.Type != "welcome" {
-		_ = conn.Close()
-		return nil, fmt.Errorf("expected welcome, got %q", first.Type)
-	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.conn = conn
 	c.welcome = first
+	c.lastRecv.Store(time.Now().UnixNano())
 	if first.Call.State == "live" {
 		c.setLive()
 	}
-	go c.readLoop() // exits when the socket closes; Close waits on done
+	go c.run(conn) // exits when the session is over; Close waits on done
+	if opts.Reconnect {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.watch() }()
+	}
 	return c, nil
+}
+
+// dialJoin opens a socket, sends join (asking to resume with resume) and
+// reads the welcome. A refusal is returned as a *RefusedError.
+func (c *Client) dialJoin(ctx context.Context, resume bool) (*websocket.Conn, Message, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, NetDialContext: c.opts.NetDial}
+	conn, _, err := d.DialContext(ctx, c.opts.URL, nil)
+	if err != nil {
+		return nil, Message{}, fmt.Errorf("dial %s: %w", c.opts.URL, err)
+	}
+	dl, ok := ctx.Deadline()
+	if !ok {
+		dl = time.Now().Add(10 * time.Second)
+	}
+	_ = conn.SetWriteDeadline(dl)
+	join := map[string]any{"type": "join", "version": 1, "token": c.opts.Token}
+	if resume {
+		join["resume"] = true
+	}
+	if err := conn.WriteJSON(join); err != nil {
+		_ = conn.Close()
+		return nil, Message{}, fmt.Errorf("send join: %w", err)
+	}
+	_ = conn.SetReadDeadline(dl)
+	var first Message
+	if err := conn.ReadJSON(&first); err != nil {
+		_ = conn.Close()
+		return nil, Message{}, fmt.Errorf("read welcome: %w", err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	_ = conn.SetWriteDeadline(time.Time{})
+	if first.Type == "error" {
+		_ = conn.Close()
+		return nil, first, &RefusedError{Code: first.Code, Message: first.Message}
+	}
+	if first.Type != "welcome" {
+		_ = conn.Close()
+		return nil, first, fmt.Errorf("expected welcome, got %q", first.Type)
+	}
+	return conn, first, nil
 }
 
 func newAPI(opts Options) (*webrtc.API, error) {
@@ -198,11 +278,18 @@ func newAPI(opts Options) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-// Welcome returns the server's welcome message.
-func (c *Client) Welcome() Message { return c.welcome }
+// Welcome returns the server's latest welcome message (a reconnection
+// brings a new one).
+func (c *Client) Welcome() Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
 
 // Events delivers every server message other than negotiation (offer,
-// answer, candidate). Messages beyond its buffer are dropped.
+// answer, candidate) and pong, and the client's own reconnection events
+// (EventReconnecting and the others). Messages beyond its buffer are
+// dropped.
 func (c *Client) Events() <-chan Message { return c.events }
 
 // Next waits for the next event of type typ, discarding others.
@@ -241,10 +328,14 @@ func (c *Client) Received(pid string) Counts {
 	return Counts{}
 }
 
-// SendRaw writes a raw text frame, for tests of bad input.
+// SendRaw writes a raw text frame, for tests of bad input. It returns
+// ErrDisconnected while the client is reconnecting.
 func (c *Client) SendRaw(data []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.conn == nil {
+		return ErrDisconnected
+	}
 	_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 	return c.conn.WriteMessage(websocket.TextMessage, data)
 }
@@ -257,16 +348,28 @@ func (c *Client) send(v any) error {
 	return c.SendRaw(b)
 }
 
-// Leave hangs up politely.
-func (c *Client) Leave() error { return c.send(map[string]string{"type": "leave"}) }
+// Leave hangs up politely. The client does not reconnect after it.
+func (c *Client) Leave() error {
+	c.final.Store(true)
+	return c.send(map[string]string{"type": "leave"})
+}
 
-// Done is closed when the connection to the server has ended.
+// Done is closed when the session with the server has ended: the call
+// ended, the client left or was refused, or (with Options.Reconnect) it
+// gave up reconnecting. Without Reconnect, a lost socket ends it too.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
 // Close closes the socket and both peer connections and waits for the
 // client's goroutines.
 func (c *Client) Close() {
-	_ = c.conn.Close()
+	c.closing.Store(true)
+	c.cancel() // stops a redial in progress
+	c.wmu.Lock()
+	conn := c.conn
+	c.wmu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
 	<-c.done // the reader has stopped: no connection is created after this
 	c.closePeers()
 	c.wg.Wait()
