@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,10 +24,13 @@ import (
 // network or one host can be cut off and restored.
 //
 // The WebSocket cannot run over vnet (it is TCP through net/http): it stays
-// on real loopback. A host's DialContext refuses to connect while the host
-// (or the network) is cut, so a client given it as client.Options.NetDial
-// cannot redial signalling until the cut ends; a test drops the open socket
-// itself at the moment of the cut (client.DropConnection).
+// on real loopback. A host's DialContext (client.Options.NetDial) refuses
+// to connect while the host or the network is cut, and the connections it
+// made stall while cut, as TCP does through an outage: what either side
+// writes is held, not lost, and delivered when the cut ends; a connection
+// the host closes during the cut closes for the other side only when the
+// cut ends. A test may also drop the socket itself at the moment of the cut
+// (client.DropConnection).
 //
 // Use: sim := newSimNet(t) before testkit.StartWith (its cleanup must run
 // after the server's and the clients'), srvHost := sim.addHost(t, "sfu",
@@ -76,9 +81,11 @@ type simHost struct {
 	// or client.Options.Net.
 	Net *vnet.Net
 
-	sim   *simNet
-	cut   atomic.Bool
-	loss  *vnet.LossFilter
+	sim     *simNet
+	cut     atomic.Bool
+	changed chan struct{} // closed and replaced whenever cut changes; guarded by sim.mu
+	conns   map[*stallConn]struct{}
+	loss    *vnet.LossFilter
 	delay *vnet.DelayFilter
 	tbf   *vnet.TBFQueue
 	queue *vnet.Queue
@@ -103,10 +110,17 @@ func newSimNet(t *testing.T) *simNet {
 			t.Errorf("vnet stop: %v", err)
 		}
 		n.mu.Lock()
-		defer n.mu.Unlock()
+		var conns []*stallConn
 		for _, h := range n.hosts {
 			_ = h.queue.Close()
 			_ = h.delay.Close()
+			for c := range h.conns {
+				conns = append(conns, c)
+			}
+		}
+		n.mu.Unlock()
+		for _, c := range conns {
+			c.closeNow()
 		}
 	})
 	return n
@@ -155,7 +169,7 @@ func (n *simNet) addHost(t *testing.T, name string, o linkOptions) *simHost {
 	if err != nil {
 		t.Fatalf("vnet host %s: %v", name, err)
 	}
-	h := &simHost{Name: name, IP: ip, Net: vn, sim: n}
+	h := &simHost{Name: name, IP: ip, Net: vn, sim: n, changed: make(chan struct{}), conns: make(map[*stallConn]struct{})}
 	burst, size := o.BurstBytes, o.QueueBytes
 	if burst == 0 {
 		burst = 16 << 10
@@ -187,12 +201,66 @@ func (n *simNet) addHost(t *testing.T, name string, o linkOptions) *simHost {
 	return h
 }
 
-// SetCut cuts the whole network off (every packet dropped), or restores it.
-func (n *simNet) SetCut(cut bool) { n.cut.Store(cut) }
+// SetCut cuts the whole network off (every packet dropped, signalling
+// stalled), or restores it.
+func (n *simNet) SetCut(cut bool) {
+	n.cut.Store(cut)
+	n.mu.Lock()
+	hosts := make([]*simHost, 0, len(n.hosts))
+	for _, h := range n.hosts {
+		hosts = append(hosts, h)
+	}
+	n.mu.Unlock()
+	for _, h := range hosts {
+		h.notify()
+	}
+}
 
 // SetCut cuts the host off (every packet to or from it dropped, its
-// signalling dials refused), or restores it.
-func (h *simHost) SetCut(cut bool) { h.cut.Store(cut) }
+// signalling connections stalled and its dials refused), or restores it.
+func (h *simHost) SetCut(cut bool) {
+	h.cut.Store(cut)
+	h.notify()
+}
+
+// notify wakes whatever waits for the host's cut to change, and closes the
+// connections it closed while cut once it is up again.
+func (h *simHost) notify() {
+	h.sim.mu.Lock()
+	close(h.changed)
+	h.changed = make(chan struct{})
+	var conns []*stallConn
+	if !h.isCut() {
+		for c := range h.conns {
+			conns = append(conns, c)
+		}
+	}
+	h.sim.mu.Unlock()
+	for _, c := range conns {
+		if c.isClosed() {
+			c.closeNow()
+		} else if err := c.flush(); err != nil {
+			_ = c.Conn.Close()
+		}
+	}
+}
+
+// waitUp blocks until the host is not cut, or stop is closed (false).
+func (h *simHost) waitUp(stop <-chan struct{}) bool {
+	for {
+		h.sim.mu.Lock()
+		ch := h.changed
+		h.sim.mu.Unlock()
+		if !h.isCut() {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-stop:
+			return false
+		}
+	}
+}
 
 // isCut reports whether the host cannot reach anything now.
 func (h *simHost) isCut() bool { return h.cut.Load() || h.sim.cut.Load() }
@@ -218,11 +286,177 @@ func (h *simHost) SetRate(bitsPerSecond int) {
 }
 
 // DialContext dials real TCP (the signalling WebSocket on loopback) unless
-// the host is cut: client.Options.NetDial.
+// the host is cut, and returns a connection that stalls while the host is
+// cut: client.Options.NetDial.
 func (h *simHost) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if h.isCut() {
 		return nil, fmt.Errorf("dial %s from %s: %w", addr, h.Name, errCut)
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
+	raw, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &stallConn{Conn: raw, h: h, in: make(chan []byte), closed: make(chan struct{}), pumped: make(chan struct{})}
+	h.sim.mu.Lock()
+	h.conns[c] = struct{}{}
+	h.sim.mu.Unlock()
+	go c.pump()
+	return c, nil
+}
+
+// stallConn is a TCP connection through a host of the simulated network:
+// while the host is cut nothing passes either way, but nothing is lost.
+// Its pump goroutine reads the real connection and exits when that closes
+// (closeNow: at Close when the host is up, else when the cut ends, or at
+// the end of the test).
+type stallConn struct {
+	net.Conn
+	h      *simHost
+	in     chan []byte   // data read, handed to Read when the host is up
+	rest   []byte        // what Read's last chunk left over; Read's own
+	closed chan struct{} // closed by Close
+	pumped chan struct{} // closed when pump exits
+
+	mu           sync.Mutex
+	held         [][]byte // written while cut
+	readDeadline time.Time
+	closeMu      sync.Once
+	realMu       sync.Once
+}
+
+// pump reads the real connection and hands the data (and at last its end)
+// on when the host is up.
+func (c *stallConn) pump() {
+	defer close(c.pumped)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Conn.Read(buf)
+		if !c.h.waitUp(c.closed) {
+			return
+		}
+		if n > 0 {
+			select {
+			case c.in <- append([]byte(nil), buf[:n]...):
+			case <-c.closed:
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read returns what the other side sent, once the host is up.
+func (c *stallConn) Read(p []byte) (int, error) {
+	if len(c.rest) == 0 {
+		c.mu.Lock()
+		dl := c.readDeadline
+		c.mu.Unlock()
+		var timeout <-chan time.Time
+		if !dl.IsZero() {
+			t := time.NewTimer(time.Until(dl))
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case data := <-c.in:
+			c.rest = data
+		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-timeout:
+			return 0, os.ErrDeadlineExceeded
+		case <-c.pumped:
+			select {
+			case data := <-c.in:
+				c.rest = data
+			default:
+				return 0, io.EOF
+			}
+		}
+	}
+	n := copy(p, c.rest)
+	c.rest = c.rest[n:]
+	return n, nil
+}
+
+// SetReadDeadline applies to Read (the pump reads the real connection
+// without one).
+func (c *stallConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	c.mu.Unlock()
+	return nil
+}
+
+// SetDeadline sets both deadlines.
+func (c *stallConn) SetDeadline(t time.Time) error {
+	_ = c.SetReadDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// Write sends p, or holds it while the host is cut.
+func (c *stallConn) Write(p []byte) (int, error) {
+	if c.isClosed() {
+		return 0, net.ErrClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.h.isCut() {
+		c.held = append(c.held, append([]byte(nil), p...))
+		return len(p), nil
+	}
+	if err := c.flushLocked(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(p)
+}
+
+// flush sends what was written while the host was cut.
+func (c *stallConn) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushLocked()
+}
+
+func (c *stallConn) flushLocked() error {
+	for len(c.held) > 0 {
+		if _, err := c.Conn.Write(c.held[0]); err != nil {
+			return err
+		}
+		c.held = c.held[1:]
+	}
+	return nil
+}
+
+// Close closes the connection for this side now, and for the other side
+// now or, while the host is cut, when the cut ends.
+func (c *stallConn) Close() error {
+	c.closeMu.Do(func() { close(c.closed) })
+	if !c.h.isCut() {
+		c.closeNow()
+	}
+	return nil
+}
+
+func (c *stallConn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// closeNow closes the real connection and waits for the pump.
+func (c *stallConn) closeNow() {
+	c.closeMu.Do(func() { close(c.closed) })
+	c.realMu.Do(func() {
+		_ = c.Conn.Close()
+		<-c.pumped
+		c.h.sim.mu.Lock()
+		delete(c.h.conns, c)
+		c.h.sim.mu.Unlock()
+	})
 }
