@@ -86,9 +86,9 @@ type simHost struct {
 	changed chan struct{} // closed and replaced whenever cut changes; guarded by sim.mu
 	conns   map[*stallConn]struct{}
 	loss    *vnet.LossFilter
-	delay *vnet.DelayFilter
-	tbf   *vnet.TBFQueue
-	queue *vnet.Queue
+	delay   *vnet.DelayFilter
+	tbf     *vnet.TBFQueue
+	queue   *vnet.Queue
 }
 
 // newSimNet starts a simulated network, stopped when the test ends.
