@@ -9,7 +9,12 @@
 //
 // All work on one connection runs through a promise chain, so a server
 // offer, the answer we create and trickled candidates are applied in the
-// order they arrived, and candidates wait until a remote description is set.
+// order they arrived, and candidates wait until a remote description with
+// their ICE username fragment is set (after an ICE restart the new
+// candidates may overtake the description that carries them).
+
+// MAX_PENDING bounds the candidates waiting for their description.
+const MAX_PENDING = 64;
 
 // Side is one peer connection with its serial work queue and the ICE
 // candidates that arrived before its remote description.
@@ -29,17 +34,20 @@ class Side {
   }
 
   async addCandidate(init) {
-    if (!this.pc || !this.pc.remoteDescription) {
+    if (!this.pc || !matchesRemote(this.pc, init)) {
+      if (this.pending.length >= MAX_PENDING) this.pending.shift(); // the stalest
       this.pending.push(init);
       return;
     }
     await addIce(this.pc, init);
   }
 
+  // flush adds the waiting candidates that belong to the remote description
+  // now applied; the others keep waiting for theirs.
   async flush() {
-    const list = this.pending;
-    this.pending = [];
-    for (const c of list) await addIce(this.pc, c);
+    const ready = this.pending.filter((c) => matchesRemote(this.pc, c));
+    this.pending = this.pending.filter((c) => !ready.includes(c));
+    for (const c of ready) await addIce(this.pc, c);
   }
 
   close() {
@@ -54,6 +62,22 @@ class Side {
   }
 }
 
+// ufragOf returns the ICE username fragment a candidate belongs to, or ''.
+export function ufragOf(init) {
+  if (!init) return '';
+  if (init.usernameFragment) return init.usernameFragment;
+  const m = /\bufrag (\S+)/.exec(init.candidate || '');
+  return m ? m[1] : '';
+}
+
+// matchesRemote says whether a candidate can be added to pc now.
+function matchesRemote(pc, init) {
+  const rd = pc.remoteDescription;
+  if (!rd) return false;
+  const ufrag = ufragOf(init);
+  return !ufrag || rd.sdp.split(/\r?\n/).includes(`a=ice-ufrag:${ufrag}`);
+}
+
 async function addIce(pc, init) {
   try {
     await pc.addIceCandidate(init);
@@ -64,10 +88,13 @@ async function addIce(pc, init) {
   }
 }
 
-// CallMedia runs both peer connections of one signalling session. send(msg)
-// writes a protocol message; onRemoteTrack(participantId, track, stream) gets
-// every received track; onFailed(target) reports a connection that ICE could
-// not keep up; onPathChange() is called when a connection's ICE state moves.
+// CallMedia runs both peer connections of one call; they outlive a
+// signalling socket (see Reconnection in PROTOCOL.md). send(msg) writes a
+// protocol message on the current socket; onRemoteTrack(participantId,
+// track, stream) gets every received track; onConnectionState(target,
+// state) reports each connection's state changes (the page restarts ICE on
+// 'disconnected' and 'failed'); onPathChange() is called when a
+// connection's ICE state moves.
 //
 // Paths: the connections get every ICE server at once (the relay's UDP, TCP
 // and TLS URLs). ICE then tries all paths together and keeps the best that
@@ -81,13 +108,13 @@ async function addIce(pc, init) {
 // test hook, and a privacy option (the media server then never learns the
 // device's own addresses).
 export class CallMedia {
-  constructor({ iceServers, send, onRemoteTrack, onFailed, onPathChange, relay }) {
+  constructor({ iceServers, send, onRemoteTrack, onConnectionState, onPathChange, relay }) {
     this.relay = relay || '';
     this.config = { iceServers: iceServersFor(iceServers, this.relay), bundlePolicy: 'max-bundle' };
     if (this.relay) this.config.iceTransportPolicy = 'relay';
     this.send = send;
     this.onRemoteTrack = onRemoteTrack;
-    this.onFailed = onFailed || (() => {});
+    this.onConnectionState = onConnectionState || (() => {});
     this.onPathChange = onPathChange || (() => {});
     this.pub = new Side('pub');
     this.sub = new Side('sub');
@@ -107,7 +134,7 @@ export class CallMedia {
       this.send({ type: 'candidate', target: side.name, candidate });
     };
     pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'failed' && !this.closed) this.onFailed(side.name);
+      if (!this.closed) this.onConnectionState(side.name, pc.connectionState);
       this.onPathChange();
     };
     side.pc = pc;
@@ -146,6 +173,39 @@ export class CallMedia {
         throw err;
       }
     });
+  }
+
+  // restartPublisher ICE-restarts the publisher connection with a new offer,
+  // after a resume or when it failed. An offer whose answer was lost with
+  // the old socket is rolled back first.
+  restartPublisher() {
+    this.pub.run(async () => {
+      const pc = this.pub.pc;
+      if (!pc || this.closed) return;
+      if (pc.signalingState === 'have-local-offer') await pc.setLocalDescription({ type: 'rollback' });
+      this.offerPending = true;
+      try {
+        const offer = await pc.createOffer({ iceRestart: true });
+        await pc.setLocalDescription(offer);
+        this.send({ type: 'offer', sdp: pc.localDescription.sdp });
+      } catch (err) {
+        this.offerPending = false;
+        throw err;
+      }
+    });
+  }
+
+  // active says whether any peer connection exists (something to resume).
+  active() {
+    return !!(this.pub.pc || this.sub.pc);
+  }
+
+  // connectionStates gives each connection's state, or null without one.
+  connectionStates() {
+    return {
+      pub: this.pub.pc ? this.pub.pc.connectionState : null,
+      sub: this.sub.pc ? this.sub.pc.connectionState : null,
+    };
   }
 
   // offerRefused handles a `negotiation_failed` error for our offer: roll the

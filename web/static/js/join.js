@@ -17,6 +17,17 @@
 //                             't' ('udp', 'tcp', 'tls' or 'any'). It narrows
 //                             this page's own choices and nothing else, so it
 //                             needs no server-side test mode.
+//   window.gatehouse.connection()   'connected' | 'reconnecting'
+//   window.gatehouse.participantStates()  {participantId: 'connected' |
+//                             'reconnecting'} of the others
+//   window.gatehouse.dropConnection(holdMs)  give the signalling socket up as
+//                             if the network had dropped it (no leave), and
+//                             redial no sooner than holdMs later: the page
+//                             then resumes (PROTOCOL.md, Reconnection)
+//   window.gatehouse.resumes()  how many times the page resumed its media
+//                             session (welcome with resumed: true)
+//   window.gatehouse.connectionStates()  {pub, sub}: each peer connection's
+//                             connectionState, or null
 
 import { Signal, signallingURL } from './signal.js';
 import { CallMedia, describePath } from './call.js';
@@ -27,8 +38,21 @@ import { countdown, spokenDuration, localTimeOf, localDateOf } from './time.js';
 
 const $ = (id) => document.getElementById(id);
 
-// Reconnect after an unexpected close: delays in ms, then give up.
-const RECONNECT_DELAYS = [500, 1000, 2000, 4000, 8000, 8000];
+// Reconnect after an unexpected close (PROTOCOL.md, Reconnection): redial
+// after these delays in ms (the last repeats), asking to resume our media
+// session; give up RECONNECT_GIVE_UP_MS after the loss. Within the server's
+// 20 s grace the call resumes as it was; after it, the server starts a new
+// media session and we rebuild ours.
+const RECONNECT_DELAYS = [250, 500, 1000, 2000];
+const RECONNECT_GIVE_UP_MS = 60000;
+
+// Media recovery while the socket works: a connection 'disconnected' this
+// long, or 'failed', gets an ICE restart; restarts are this far apart (and
+// a restart that has not connected by then is tried again); a connection
+// that never connected gets longer.
+const DISCONNECTED_PATIENCE_MS = 2000;
+const RESTART_BACKOFF_MS = 3000;
+const FIRST_CONNECT_PATIENCE_MS = 10000;
 
 const screens = {
   preview: $('screen-preview'),
@@ -58,6 +82,13 @@ let clockOffset = 0; // server time minus local time, ms
 let finished = false; // `ended` or a fatal error arrived: do not reconnect
 let welcomed = false; // this socket got `welcome`
 let reconnects = 0;
+let lostAt = 0; // when the socket was lost (Date.now()); 0 while connected
+let connection = 'connected'; // 'connected' | 'reconnecting' (ourselves)
+let resumes = 0; // welcomes with resumed: true
+let redialNotBefore = 0; // dropConnection(holdMs): Date.now() before which not to redial
+// The media watchdog's memory: trouble since when, the last restart, and
+// which connections have been connected at least once.
+const mediaWatch = { troubleSince: 0, lastTry: 0, probing: false, seen: { pub: false, sub: false } };
 let devicesStarted = false; // the camera/microphone request has settled
 let relayOnly = ''; // forceRelay(): '' (any path) or the relay transport to use
 let shownPath = ''; // the path text on the call screen
@@ -151,7 +182,8 @@ function setRecorded(c) {
 }
 
 function updatePeople() {
-  const names = [...participants.values()].map((p) => p.name).filter(Boolean);
+  const names = [...participants.values()].filter((p) => p.name)
+    .map((p) => (p.state === 'reconnecting' ? `${p.name} (reconnecting)` : p.name));
   $('waiting-others').textContent = names.length
     ? `Already here: ${names.join(', ')}.`
     : 'Nobody else has joined yet.';
@@ -195,6 +227,7 @@ function tick() {
     el.textContent = countdown(left);
     el.classList.toggle('soon', left <= 5 * 60000);
     if (Math.floor(now / 1000) % 3 === 0) updatePath();
+    watchMedia();
   }
 }
 
@@ -242,16 +275,25 @@ async function join() {
   connect();
 }
 
+// connect opens a signalling socket; with peer connections still open from
+// an earlier one, it asks the server to resume them.
 function connect() {
   finished = false;
   welcomed = false;
-  signal = new Signal({
+  const s = new Signal({
     url: signallingURL(),
     token,
-    onMessage: handle,
-    onClose: onSocketClosed,
+    resume: !!(media && media.active()),
+    onMessage: (msg) => { if (s === signal) handle(msg); },
+    onClose: (ev, info) => { if (s === signal) onSocketClosed(ev, info); },
   });
-  signal.open();
+  signal = s;
+  s.open();
+}
+
+function setConnection(c) {
+  connection = c;
+  document.body.dataset.connection = c;
 }
 
 function send(msg) {
@@ -264,6 +306,7 @@ function handle(msg) {
     case 'state': return onCallState(msg);
     case 'participantJoined': return onParticipantJoined(msg.participant);
     case 'participantLeft': return onParticipantLeft(msg.participantId);
+    case 'participantState': return onParticipantState(msg);
     case 'answer': if (media) media.handleAnswer(msg.sdp); return undefined;
     case 'offer': ensureMedia().handleOffer(msg.sdp); return undefined;
     case 'candidate': ensureMedia().handleCandidate(msg.target, msg.candidate); return undefined;
@@ -277,8 +320,11 @@ function handle(msg) {
 }
 
 function onWelcome(msg) {
+  const back = lostAt !== 0;
   welcomed = true;
   reconnects = 0;
+  lostAt = 0;
+  setConnection('connected');
   me = msg.participant || null;
   iceServers = Array.isArray(msg.iceServers) ? msg.iceServers : [];
   call = msg.call || {};
@@ -286,7 +332,10 @@ function onWelcome(msg) {
   if (!Number.isNaN(st)) clockOffset = st - Date.now();
   participants.clear();
   for (const p of msg.participants || []) {
-    if (p && p.id && (!me || p.id !== me.id)) participants.set(p.id, p);
+    if (p && p.id && (!me || p.id !== me.id)) {
+      participants.set(p.id, p);
+      tiles.setStatus(p.id, p.state === 'reconnecting' ? 'Reconnecting…' : '');
+    }
   }
   for (const pid of tiles.ids()) tiles.rename(pid);
   if (call.reference) $('call-reference').textContent = `Visit ${call.reference}`;
@@ -296,6 +345,20 @@ function onWelcome(msg) {
   $('waiting-date').textContent = startDay === localDateOf(Date.now()) ? 'today' : `on ${startDay}`;
   banner('');
   updatePeople();
+  if (media && media.active()) {
+    if (msg.resumed) {
+      // Same call, same connections: new relay credentials, then ICE
+      // restarts (the server sends the subscriber's offer itself).
+      resumes += 1;
+      media.setIceServers(iceServers);
+      media.restartPublisher();
+    } else {
+      // The server has no media session of ours any more (its grace ran
+      // out): start afresh.
+      closeMedia();
+    }
+  }
+  if (back) say(msg.resumed ? 'You are back in your visit.' : 'You are back in your visit. Reconnecting the video…');
   if (!media) media = newMedia(iceServers);
   if (call.state === 'live') goLive();
   else goWaiting();
@@ -344,16 +407,75 @@ function newMedia(iceServers) {
       if (me && pid === me.id) return;
       tiles.add(pid, track, stream);
     },
-    onFailed: (target) => {
-      if (!signal || finished) return;
-      console.warn(`gatehouse: ${target} connection failed; reconnecting`);
-      // A full reconnect builds both connections again; the server replaces
-      // our old session with the new one.
-      signal.close();
-      signal = null;
-      reconnect();
-    },
+    onConnectionState: () => watchMedia(),
   });
+}
+
+// watchMedia restarts ICE on a connection that lost its path while the
+// socket works (PROTOCOL.md, Reconnection). It runs every second and on
+// every connection state change.
+function watchMedia() {
+  if (!media || !signal || !welcomed || lostAt || finished || state !== 'live') {
+    mediaWatch.troubleSince = 0;
+    return;
+  }
+  const states = media.connectionStates();
+  const troubled = [];
+  let patience = FIRST_CONNECT_PATIENCE_MS;
+  for (const target of ['pub', 'sub']) {
+    const st = states[target];
+    let wait;
+    if (st === 'connected') {
+      mediaWatch.seen[target] = true;
+      continue;
+    } else if (st === 'failed') {
+      wait = 0;
+    } else if (st === 'disconnected') {
+      wait = DISCONNECTED_PATIENCE_MS;
+    } else if (st === 'connecting') {
+      // Connected before: an ICE restart under way, which may have run its
+      // checks out while the network was still down.
+      wait = mediaWatch.seen[target] ? RESTART_BACKOFF_MS : FIRST_CONNECT_PATIENCE_MS;
+    } else {
+      continue; // none yet, new, or closed
+    }
+    troubled.push(target);
+    patience = Math.min(patience, wait);
+  }
+  const now = Date.now();
+  if (troubled.length === 0) {
+    if (mediaWatch.troubleSince && connection === 'reconnecting') {
+      setConnection('connected');
+      banner('');
+      say('Your connection is back.');
+    }
+    mediaWatch.troubleSince = 0;
+    return;
+  }
+  if (!mediaWatch.troubleSince) mediaWatch.troubleSince = now;
+  if (mediaWatch.probing || now - mediaWatch.troubleSince < patience || now - mediaWatch.lastTry < RESTART_BACKOFF_MS) return;
+  mediaWatch.lastTry = now;
+  recoverMedia(troubled);
+}
+
+// recoverMedia restarts ICE on targets if the socket still answers a ping,
+// and otherwise gives the socket up, so that the page resumes on a new one.
+async function recoverMedia(targets) {
+  const s = signal;
+  mediaWatch.probing = true;
+  const alive = await s.probe(2000);
+  mediaWatch.probing = false;
+  if (s !== signal || finished || !media) return;
+  if (!alive) {
+    console.warn('gatehouse: the signalling socket does not answer; reconnecting');
+    s.drop();
+    return;
+  }
+  console.warn('gatehouse: media connection lost; restarting ICE on', targets.join(', '));
+  setConnection('reconnecting');
+  banner('Connection lost. Reconnecting…', { sticky: true });
+  if (targets.includes('pub')) media.restartPublisher();
+  if (targets.includes('sub')) send({ type: 'restart', target: 'sub' });
 }
 
 function ensureMedia() {
@@ -364,6 +486,8 @@ function ensureMedia() {
 function closeMedia() {
   if (media) media.close();
   media = null;
+  mediaWatch.seen = { pub: false, sub: false };
+  mediaWatch.troubleSince = 0;
   tiles.clear();
 }
 
@@ -378,9 +502,22 @@ function onParticipantJoined(p) {
 function onParticipantLeft(pid) {
   const p = participants.get(pid);
   participants.delete(pid);
+  tiles.setStatus(pid, '');
   tiles.remove(pid);
   updatePeople();
   if (p) say(`${p.name || 'Someone'} left.`);
+}
+
+// onParticipantState shows that someone lost their connection (the server
+// holds their place; their picture stops meanwhile) or is back.
+function onParticipantState(msg) {
+  const p = participants.get(msg.participantId);
+  if (!p) return;
+  const away = msg.state === 'reconnecting';
+  p.state = away ? 'reconnecting' : '';
+  tiles.setStatus(p.id, away ? 'Reconnecting…' : '');
+  updatePeople();
+  say(away ? `${p.name || 'Someone'} lost their connection. Reconnecting…` : `${p.name || 'Someone'} is back.`);
 }
 
 function onWarning(msg) {
@@ -431,7 +568,7 @@ function onSocketClosed(ev, { byClient }) {
     onEnded('time');
     return;
   }
-  if (!welcomed && reconnects === 0 && state === 'preview') {
+  if (!welcomed && reconnects === 0 && lostAt === 0 && state === 'preview') {
     // Never admitted: nothing to resume.
     closeMedia();
     showError('We could not reach the visit service',
@@ -441,19 +578,24 @@ function onSocketClosed(ev, { byClient }) {
   reconnect();
 }
 
+// reconnect redials after the socket was lost, keeping the peer
+// connections so that the server can resume them.
 function reconnect() {
   if (finished) return;
-  closeMedia();
-  if (reconnects >= RECONNECT_DELAYS.length) {
+  if (!lostAt) lostAt = Date.now();
+  if (Date.now() - lostAt > RECONNECT_GIVE_UP_MS) {
     finished = true;
+    closeMedia();
     devices.stop();
     showError('The connection was lost',
       'We could not reconnect you. Check your internet connection, then reload the page to join again.',
       { reload: true });
     return;
   }
+  setConnection('reconnecting');
   banner('Connection lost. Reconnecting…', { sticky: true });
-  const delay = RECONNECT_DELAYS[reconnects];
+  const delay = Math.max(RECONNECT_DELAYS[Math.min(reconnects, RECONNECT_DELAYS.length - 1)],
+    redialNotBefore - Date.now());
   reconnects += 1;
   setTimeout(() => {
     if (!finished) connect();
@@ -497,6 +639,7 @@ $('retry').addEventListener('click', () => {
   }
   joinRequested = false;
   reconnects = 0;
+  lostAt = 0;
   $('join').disabled = false;
   document.querySelector('.device-check').append($('device-panel'));
   setState('preview');
@@ -535,6 +678,14 @@ window.gatehouse = {
   },
   path: async () => (media ? media.path() : null),
   paths: async () => (media ? media.paths() : { pub: null, sub: null }),
+  connection: () => connection,
+  participantStates: () => Object.fromEntries([...participants.values()].map((p) => [p.id, p.state || 'connected'])),
+  dropConnection: (holdMs = 0) => {
+    redialNotBefore = Date.now() + Number(holdMs || 0);
+    if (signal) signal.drop();
+  },
+  resumes: () => resumes,
+  connectionStates: () => (media ? media.connectionStates() : { pub: null, sub: null }),
   forceRelay: (transport) => {
     if (!['udp', 'tcp', 'tls', 'any', ''].includes(transport)) throw new Error(`unknown relay transport ${transport}`);
     if (media) throw new Error('forceRelay must come before joining');

@@ -44,6 +44,11 @@ const errorTexts = {
     text: 'The connection was closed after repeated errors. Please reload the page to try again.',
     reload: true,
   },
+  too_many_reconnects: {
+    title: 'Your connection keeps dropping',
+    text: 'The connection to your visit dropped many times in a minute. Wait a minute, then try again.',
+    retry: true,
+  },
   internal: {
     title: 'Something went wrong on our side',
     text: 'It is not your fault. Please try again in a moment.',

@@ -4,7 +4,10 @@
 export const PROTOCOL_VERSION = 1;
 
 // PING_INTERVAL_MS is how often the client sends an application-level ping.
-const PING_INTERVAL_MS = 15000;
+const PING_INTERVAL_MS = 5000;
+// SILENCE_MS: a socket that brings nothing (not even a pong) for this long
+// is lost, even if the browser has not noticed (a network gone silently).
+const SILENCE_MS = 15000;
 // OPEN_TIMEOUT_MS bounds how long the socket may take to open.
 const OPEN_TIMEOUT_MS = 10000;
 
@@ -14,13 +17,16 @@ export function signallingURL(loc = window.location) {
   return `${scheme}://${loc.host}/ws`;
 }
 
-// Signal owns one WebSocket. It sends `join` as soon as the socket opens,
-// pings every 15 s, hands every parsed server message to onMessage and calls
-// onClose(event, {byClient}) once when the socket is gone.
+// Signal owns one WebSocket. It sends `join` (with `resume: true` when
+// resume is set: we still hold the peer connections of an earlier socket)
+// as soon as the socket opens, pings every 5 s, hands every parsed server
+// message to onMessage and calls onClose(event, {byClient}) once when the
+// socket is gone, or has been silent for SILENCE_MS.
 export class Signal {
-  constructor({ url, token, onMessage, onClose }) {
+  constructor({ url, token, resume, onMessage, onClose }) {
     this.url = url;
     this.token = token;
+    this.resume = !!resume;
     this.onMessage = onMessage;
     this.onClose = onClose;
     this.ws = null;
@@ -28,6 +34,8 @@ export class Signal {
     this.openTimer = 0;
     this.closing = false;
     this.closed = false;
+    this.lastMessage = Date.now();
+    this.waiters = []; // probe() resolvers waiting for any message
   }
 
   open() {
@@ -45,11 +53,23 @@ export class Signal {
     }, OPEN_TIMEOUT_MS);
     ws.addEventListener('open', () => {
       clearTimeout(this.openTimer);
-      this.send({ type: 'join', version: PROTOCOL_VERSION, token: this.token });
-      this.pingTimer = setInterval(() => this.send({ type: 'ping' }), PING_INTERVAL_MS);
+      const join = { type: 'join', version: PROTOCOL_VERSION, token: this.token };
+      if (this.resume) join.resume = true;
+      this.send(join);
+      this.lastMessage = Date.now();
+      this.pingTimer = setInterval(() => {
+        if (Date.now() - this.lastMessage > SILENCE_MS) {
+          console.warn('gatehouse: signalling socket silent; treating it as lost');
+          this.drop();
+          return;
+        }
+        this.send({ type: 'ping' });
+      }, PING_INTERVAL_MS);
     });
     ws.addEventListener('message', (ev) => {
       if (this.closing || typeof ev.data !== 'string') return;
+      this.lastMessage = Date.now();
+      for (const resolve of this.waiters.splice(0)) resolve(true);
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -75,6 +95,23 @@ export class Signal {
     return true;
   }
 
+  // probe sends a ping and resolves true if anything arrives within
+  // timeoutMs: the socket still works.
+  probe(timeoutMs) {
+    return new Promise((resolve) => {
+      if (!this.send({ type: 'ping' })) {
+        resolve(false);
+        return;
+      }
+      this.waiters.push(resolve);
+      setTimeout(() => {
+        const i = this.waiters.indexOf(resolve);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(false);
+      }, timeoutMs);
+    });
+  }
+
   // close ends the socket from this side; onClose then reports byClient.
   close() {
     this.closing = true;
@@ -82,11 +119,22 @@ export class Signal {
     else this.finish({ code: 1000, reason: '' });
   }
 
+  // drop gives the socket up as lost (not a hang-up: no leave, and onClose
+  // reports byClient false), at once, whatever the browser thinks of it.
+  drop() {
+    if (this.closed) return;
+    const ws = this.ws;
+    this.finish({ code: 4000, reason: 'lost' });
+    this.closing = true; // ignore anything still arriving on it
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(4000, 'lost');
+  }
+
   finish(ev) {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.openTimer);
     clearInterval(this.pingTimer);
+    for (const resolve of this.waiters.splice(0)) resolve(false);
     if (this.onClose) this.onClose(ev, { byClient: this.closing });
   }
 }

@@ -19,8 +19,9 @@ export class Tiles {
     this.nameOf = nameOf;
     this.onSoundBlocked = onSoundBlocked || (() => {});
     this.onChange = onChange || (() => {});
-    this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, tracks:Set}
+    this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, status, tracks:Set}
     this.watched = new WeakSet();
+    this.statuses = new Map(); // pid -> text shown over their tile ('' for none)
   }
 
   get size() {
@@ -50,13 +51,34 @@ export class Tiles {
     audio.autoplay = true;
     const label = document.createElement('figcaption');
     label.className = 'tile-name';
-    el.append(video, avatar, audio, label);
+    const status = document.createElement('p');
+    status.className = 'tile-status';
+    status.hidden = true;
+    el.append(video, avatar, audio, label, status);
     this.container.append(el);
-    t = { el, video, audio, label, avatar, tracks: new Set() };
+    t = { el, video, audio, label, avatar, status, tracks: new Set() };
     this.tiles.set(pid, t);
     this.rename(pid);
+    this.showStatus(pid);
     this.onChange();
     return t;
+  }
+
+  // setStatus shows text over a participant's tile (now, or when it
+  // appears), such as "Reconnecting…"; '' clears it.
+  setStatus(pid, text) {
+    if (text) this.statuses.set(pid, text);
+    else this.statuses.delete(pid);
+    this.showStatus(pid);
+  }
+
+  showStatus(pid) {
+    const t = this.tiles.get(pid);
+    if (!t) return;
+    const text = this.statuses.get(pid) || '';
+    t.status.textContent = text;
+    t.status.hidden = !text;
+    t.el.classList.toggle('has-status', !!text);
   }
 
   // rename refreshes a tile's name label (after participant info arrives).
@@ -133,6 +155,7 @@ export class Tiles {
 
   clear() {
     for (const pid of [...this.tiles.keys()]) this.remove(pid);
+    this.statuses.clear();
   }
 }
 
