@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/transport/v4"
 	"github.com/pion/webrtc/v4"
 
@@ -26,24 +25,6 @@ type Config struct {
 	// Net replaces the operating system's network, for tests over a
 	// simulated one (pion's vnet). Nil means the real network.
 	Net transport.Net
-}
-
-// newAPI builds the Pion API shared by every peer connection of the SFU.
-func newAPI(cfg Config) (*webrtc.API, error) {
-	me, err := rtcconf.NewMediaEngine()
-	if err != nil {
-		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		return nil, fmt.Errorf("register interceptors: %w", err)
-	}
-
-	se, err := cfg.SettingEngine()
-	if err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
 // SettingEngine returns the candidate settings of the media server: the

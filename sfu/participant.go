@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -21,18 +23,30 @@ type Participant struct {
 	log  *slog.Logger
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
+	bwe  cc.BandwidthEstimator // of the subscriber connection
+
+	twccNegotiated atomic.Bool  // the subscriber sends transport-wide feedback
+	remb           atomic.Int64 // the subscriber's last REMB, bit/s
+	rembAt         atomic.Int64 // when it came, unix nanoseconds
+	subConnectedAt atomic.Int64 // unix nanoseconds; 0 while not connected
 
 	// published is guarded by room.mu, so that a joiner and a new track
 	// never miss each other.
-	published []*forwardedTrack
+	published []*upTrack
 
 	mu          sync.Mutex
-	senders     map[*forwardedTrack]*webrtc.RTPSender
+	tracks      map[string]*upTrack // published, by kind and client track id
+	downs       map[*upTrack]*downTrack
+	senders     map[*downTrack]*webrtc.RTPSender
+	maxLayers   map[string]int // quality requests, by publisher id
 	negotiating bool // a subscriber offer is outstanding
 	pending     bool // something changed while it was
 	restart     bool // the next subscriber offer restarts ICE
 	candidates  map[Target][]webrtc.ICECandidateInit
 	closed      bool
+
+	sampleMu sync.Mutex
+	sampled  sampleState
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup // forwarders and RTCP readers
@@ -43,17 +57,20 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 		id:         id,
 		room:       r,
 		log:        r.log.With("participant", id),
-		senders:    make(map[*forwardedTrack]*webrtc.RTPSender),
+		tracks:     make(map[string]*upTrack),
+		downs:      make(map[*upTrack]*downTrack),
+		senders:    make(map[*downTrack]*webrtc.RTPSender),
+		maxLayers:  make(map[string]int),
 		candidates: make(map[Target][]webrtc.ICECandidateInit),
 	}
 	p.sig.Store(&signallerBox{sig})
 	var err error
-	if p.pub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.pub, err = r.sfu.apis.pub.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
-	if p.sub, err = r.sfu.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {
 		_ = p.pub.Close()
-		return nil, fmt.Errorf("subscriber connection: %w", err)
+		return nil, err
 	}
 	p.watch(Publisher, p.pub)
 	p.watch(Subscriber, p.sub)
@@ -70,13 +87,17 @@ func (p *Participant) watch(t Target, pc *webrtc.PeerConnection) {
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "target", t, "state", s.String())
+		if t == Subscriber && s != webrtc.PeerConnectionStateConnected {
+			p.subConnectedAt.Store(0)
+		}
 		if t == Subscriber && s == webrtc.PeerConnectionStateConnected {
+			p.subConnectedAt.Store(time.Now().UnixNano())
 			// A subscriber can decode nothing until its first key frame.
-			p.mu.Lock()
-			for ft := range p.senders {
-				ft.requestKeyframe(true)
+			for _, d := range p.downTracks() {
+				if _, target, _, _ := d.layerState(); target != layerPause {
+					d.up.requestKeyframe(target, true)
+				}
 			}
-			p.mu.Unlock()
 		}
 	})
 }
@@ -232,56 +253,106 @@ func (p *Participant) negotiate() {
 	p.signaller().SendOffer(offer.SDP)
 }
 
-// onTrack starts forwarding a track the client published.
+// onTrack starts forwarding a track, or one simulcast layer of a track,
+// the client published.
 func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	ft, err := newForwardedTrack(p, remote)
-	if err != nil {
-		p.log.Warn("cannot forward track", "kind", remote.Kind().String(), "err", err)
+	key := remote.Kind().String() + "/" + remote.ID()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return
 	}
-	p.log.Info("track published", "kind", remote.Kind().String(), "codec", remote.Codec().MimeType, "ssrc", uint32(remote.SSRC()))
+	t := p.tracks[key]
+	isNew := t == nil
+	if isNew {
+		t = newUpTrack(p, remote, recv)
+		p.tracks[key] = t
+	}
+	p.mu.Unlock()
+	l, ok := t.addLayer(remote)
+	if !ok {
+		return
+	}
+	p.log.Info("track published", "kind", remote.Kind().String(), "codec", remote.Codec().MimeType,
+		"ssrc", uint32(remote.SSRC()), "rid", remote.RID())
 	p.wg.Add(2)
-	go func() { defer p.wg.Done(); drainRTCP(recv) }()
-	go func() { defer p.wg.Done(); ft.forward(p.room.sfu.m) }()
-	if err := p.room.publish(ft); err != nil {
+	go func() { defer p.wg.Done(); drainRTCP(recv, remote.RID()) }()
+	go func() { defer p.wg.Done(); l.read() }()
+	if !isNew {
+		// Subscribers may be waiting for this layer.
+		t.requestKeyframe(l.q, true)
+		return
+	}
+	if err := p.room.publish(t); err != nil {
 		p.log.Debug("track arrived after leaving", "err", err)
 	}
 }
 
-// subscribe adds ft to the subscriber connection. It reports whether
+// drainRTCP reads the publisher's RTCP for one layer so that the
+// interceptors see sender reports, until the receiver stops.
+func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
+	buf := make([]byte, maxPacket)
+	for {
+		var err error
+		if rid != "" {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		} else {
+			_, _, err = recv.Read(buf)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// subscribe adds t to the subscriber connection. It reports whether
 // anything changed.
-func (p *Participant) subscribe(ft *forwardedTrack) bool {
+func (p *Participant) subscribe(t *upTrack) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.closed {
+		p.mu.Unlock()
 		return false
 	}
-	if _, ok := p.senders[ft]; ok {
+	if _, ok := p.downs[t]; ok {
+		p.mu.Unlock()
 		return false
 	}
-	sender, err := p.sub.AddTrack(ft.local)
+	maxLayer, ok := p.maxLayers[t.owner.id]
+	if !ok {
+		maxLayer = layerF
+	}
+	d := newDownTrack(t, p, maxLayer)
+	sender, err := p.sub.AddTrack(d)
 	if err != nil {
-		p.log.Warn("subscribe failed", "track", ft.local.ID(), "err", err)
+		p.mu.Unlock()
+		p.log.Warn("subscribe failed", "track", t.id, "err", err)
 		return false
 	}
-	p.senders[ft] = sender
-	ft.subscribers.Add(1)
+	p.downs[t] = d
+	p.senders[d] = sender
 	p.wg.Add(1)
-	go func() { defer p.wg.Done(); ft.readFeedback(sender) }()
+	go func() { defer p.wg.Done(); p.readFeedback(d, sender) }()
+	p.mu.Unlock()
+	t.addDown(d)
+	if t.kind == webrtc.RTPCodecTypeVideo {
+		p.allocate(time.Now(), true)
+	}
 	return true
 }
 
-// unsubscribe removes ft from the subscriber connection. It reports whether
+// unsubscribe removes t from the subscriber connection. It reports whether
 // anything changed.
-func (p *Participant) unsubscribe(ft *forwardedTrack) bool {
+func (p *Participant) unsubscribe(t *upTrack) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	sender, ok := p.senders[ft]
+	d, ok := p.downs[t]
 	if !ok {
 		return false
 	}
-	delete(p.senders, ft)
-	ft.subscribers.Add(-1)
+	t.removeDown(d)
+	sender := p.senders[d]
+	delete(p.downs, t)
+	delete(p.senders, d)
 	if p.closed {
 		return false
 	}
@@ -289,6 +360,45 @@ func (p *Participant) unsubscribe(ft *forwardedTrack) bool {
 		p.log.Debug("remove track", "err", err)
 	}
 	return true
+}
+
+// downTracks returns the participant's subscriptions.
+func (p *Participant) downTracks() []*downTrack {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ds := make([]*downTrack, 0, len(p.downs))
+	for _, d := range p.downs {
+		ds = append(ds, d)
+	}
+	return ds
+}
+
+// SetMaxLayer records the most of publisher's video this participant
+// wants: "q", "h", "f", or "none" for none at all.
+func (p *Participant) SetMaxLayer(publisher, rid string) error {
+	q := layerPause
+	if rid != "none" {
+		switch rid {
+		case "q", "h", "f":
+			q = qualityOf(rid)
+		default:
+			return fmt.Errorf("%w: quality %q", ErrBadLayer, rid)
+		}
+	}
+	p.mu.Lock()
+	p.maxLayers[publisher] = q
+	var ds []*downTrack
+	for t, d := range p.downs {
+		if t.owner.id == publisher && t.kind == webrtc.RTPCodecTypeVideo {
+			ds = append(ds, d)
+		}
+	}
+	p.mu.Unlock()
+	for _, d := range ds {
+		d.setMaxLayer(q)
+	}
+	p.allocate(time.Now(), true)
+	return nil
 }
 
 // Close leaves the room and closes both connections. It waits for the
@@ -301,12 +411,14 @@ func (p *Participant) Close() {
 		p.room.leave(p)
 		p.closePeers()
 		p.mu.Lock()
-		for ft := range p.senders {
-			ft.subscribers.Add(-1)
+		for t, d := range p.downs {
+			t.removeDown(d)
 		}
+		clear(p.downs)
 		clear(p.senders)
 		p.mu.Unlock()
 		p.wg.Wait()
+		p.room.sfu.media.Forget(p.room.id, p.id)
 		p.log.Info("participant left media room")
 	})
 }

@@ -15,6 +15,25 @@ type Room struct {
 	mu           sync.Mutex
 	participants map[string]*Participant
 	closed       bool
+
+	stop chan struct{} // closed by Close: the room's ticker stops
+	done chan struct{} // closed when the ticker has stopped
+
+	// Owned by the ticker goroutine.
+	speakers speakerState
+}
+
+func newRoom(s *SFU, id string) *Room {
+	r := &Room{
+		id:           id,
+		sfu:          s,
+		log:          s.log.With("room", id),
+		participants: make(map[string]*Participant),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
+	}
+	go r.run()
+	return r
 }
 
 // ID returns the room id.
@@ -38,7 +57,7 @@ func (r *Room) Join(id string, sig Signaller) (*Participant, error) {
 	}
 	old := r.participants[id]
 	r.participants[id] = p
-	var existing []*forwardedTrack
+	var existing []*upTrack
 	for _, q := range r.participants {
 		if q != p && q != old {
 			existing = append(existing, q.published...)
@@ -60,6 +79,19 @@ func (r *Room) Join(id string, sig Signaller) (*Participant, error) {
 	return p, nil
 }
 
+// snapshot returns the participants and their published tracks.
+func (r *Room) snapshot() ([]*Participant, []*upTrack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := make([]*Participant, 0, len(r.participants))
+	var ts []*upTrack
+	for _, p := range r.participants {
+		ps = append(ps, p)
+		ts = append(ts, p.published...)
+	}
+	return ps, ts
+}
+
 // Participants returns the ids of the participants in the room.
 func (r *Room) Participants() []string {
 	r.mu.Lock()
@@ -72,11 +104,11 @@ func (r *Room) Participants() []string {
 }
 
 // publish makes ft, a track of its owner, available to everyone else.
-func (r *Room) publish(ft *forwardedTrack) error {
+func (r *Room) publish(ft *upTrack) error {
 	r.mu.Lock()
 	if r.closed || r.participants[ft.owner.id] != ft.owner {
 		r.mu.Unlock()
-		return fmt.Errorf("publish %s: %w", ft.local.ID(), ErrClosed)
+		return fmt.Errorf("publish %s: %w", ft.id, ErrClosed)
 	}
 	ft.owner.published = append(ft.owner.published, ft)
 	others := r.othersLocked(ft.owner)
@@ -140,6 +172,8 @@ func (r *Room) Close() {
 		ps = append(ps, p)
 	}
 	r.mu.Unlock()
+	close(r.stop)
+	<-r.done
 	for _, p := range ps {
 		p.Close()
 	}

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/pion/webrtc/v4"
-
 	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
@@ -19,13 +17,16 @@ var (
 	ErrNegotiation = errors.New("sfu: negotiation failed")
 	// ErrBadTarget is returned for a connection name other than pub or sub.
 	ErrBadTarget = errors.New("sfu: unknown connection target")
+	// ErrBadLayer is returned for a quality other than q, h, f or none.
+	ErrBadLayer = errors.New("sfu: unknown video quality")
 )
 
 // SFU owns the rooms of one media node.
 type SFU struct {
-	api *webrtc.API
-	log *slog.Logger
-	m   *metrics.Metrics
+	apis  *apis
+	log   *slog.Logger
+	m     *metrics.Metrics
+	media *metrics.Media
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -35,11 +36,11 @@ type SFU struct {
 // New returns an SFU using cfg. m receives room, participant, track and
 // forwarding figures.
 func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*SFU, error) {
-	api, err := newAPI(cfg)
+	a, err := newAPIs(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
-	return &SFU{api: api, log: log, m: m, rooms: make(map[string]*Room)}, nil
+	return &SFU{apis: a, log: log, m: m, media: metrics.NewMedia(m.Registry), rooms: make(map[string]*Room)}, nil
 }
 
 // Room returns the room with id, creating it if it does not exist.
@@ -52,12 +53,7 @@ func (s *SFU) Room(id string) (*Room, error) {
 	if r, ok := s.rooms[id]; ok {
 		return r, nil
 	}
-	r := &Room{
-		id:           id,
-		sfu:          s,
-		log:          s.log.With("room", id),
-		participants: make(map[string]*Participant),
-	}
+	r := newRoom(s, id)
 	s.rooms[id] = r
 	s.m.Rooms.Inc()
 	return r, nil

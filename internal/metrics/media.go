@@ -1,0 +1,56 @@
+package metrics
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Media holds the media server's collectors beyond the basic room and
+// forwarding figures in Metrics: loss recovery, layer switching and the
+// per-participant statistics the SFU samples every few seconds.
+type Media struct {
+	RetransmittedPackets prometheus.Counter // packets resent in answer to NACKs
+	NACKs                prometheus.Counter // sequence numbers subscribers asked for
+	KeyframeRequests     prometheus.Counter // PLIs sent to publishers
+	LayerSwitches        prometheus.Counter // simulcast layer changes made for subscribers
+	SpeakerChanges       prometheus.Counter // active-speaker lists sent
+
+	// Per participant, labelled room, participant and direction (publish:
+	// what the media server receives from the participant; subscribe: what
+	// it sends to them). Series are deleted when the participant leaves.
+	Bitrate   *prometheus.GaugeVec // bit/s
+	Loss      *prometheus.GaugeVec // fraction of packets lost, 0..1
+	Jitter    *prometheus.GaugeVec // seconds (publish only)
+	RTT       *prometheus.GaugeVec // seconds (subscribe only)
+	Available *prometheus.GaugeVec // estimated bandwidth to the participant, bit/s (room, participant)
+}
+
+// NewMedia registers the media collectors on reg and returns them.
+func NewMedia(reg prometheus.Registerer) *Media {
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Namespace: "gatehouse", Subsystem: "sfu", Name: name, Help: help})
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "gatehouse", Subsystem: "sfu", Name: name, Help: help}, labels)
+	}
+	m := &Media{
+		RetransmittedPackets: counter("retransmitted_packets_total", "RTP packets resent to subscribers from the packet cache in answer to NACKs."),
+		NACKs:                counter("nacked_packets_total", "Packets subscribers reported lost (NACKed)."),
+		KeyframeRequests:     counter("keyframe_requests_total", "Key-frame requests (PLI) sent to publishers."),
+		LayerSwitches:        counter("layer_switches_total", "Simulcast layer switches made for subscribers."),
+		SpeakerChanges:       counter("speaker_changes_total", "Active-speaker lists sent to rooms."),
+		Bitrate:              gauge("participant_bitrate_bps", "Media bit rate per participant and direction (publish, subscribe).", "room", "participant", "direction"),
+		Loss:                 gauge("participant_loss_ratio", "Fraction of packets lost per participant and direction.", "room", "participant", "direction"),
+		Jitter:               gauge("participant_jitter_seconds", "Interarrival jitter of a participant's published media.", "room", "participant", "direction"),
+		RTT:                  gauge("participant_rtt_seconds", "Round-trip time to a participant's subscriber connection.", "room", "participant", "direction"),
+		Available:            gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
+	}
+	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges,
+		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available)
+	return m
+}
+
+// Forget deletes a participant's series.
+func (m *Media) Forget(room, participant string) {
+	labels := prometheus.Labels{"room": room, "participant": participant}
+	for _, g := range []*prometheus.GaugeVec{m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available} {
+		g.DeletePartialMatch(labels)
+	}
+}

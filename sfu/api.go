@@ -1,0 +1,110 @@
+package sfu
+
+import (
+	"fmt"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/rtcconf"
+)
+
+// Bandwidth estimation bounds for each subscriber connection, bit/s. The
+// estimate starts high enough for a 360p layer and one more participant's
+// audio, and climbs from there.
+const (
+	bweInitial = 1_000_000
+	bweMin     = 50_000
+	bweMax     = 12_000_000
+)
+
+// apis builds the peer connections of the media server. Publisher
+// connections share one API whose interceptors ask publishers for lost
+// packets (NACK), send receiver reports and transport-wide feedback.
+// Subscriber connections each get their own API, because each has its own
+// bandwidth estimator; their interceptors add transport-wide sequence
+// numbers, send sender reports and estimate the bandwidth (without pacing:
+// the forwarder writes straight to the socket). NACKs from subscribers are
+// answered by the forwarder from its packet cache, not by an interceptor
+// keeping a copy of every packet per subscriber.
+type apis struct {
+	me  *webrtc.MediaEngine
+	se  webrtc.SettingEngine
+	pub *webrtc.API
+}
+
+func newAPIs(cfg Config) (*apis, error) {
+	me, err := rtcconf.NewMediaEngine()
+	if err != nil {
+		return nil, err
+	}
+	se, err := cfg.SettingEngine()
+	if err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("nack generator: %w", err)
+	}
+	ir.Add(gen)
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("receiver reports: %w", err)
+	}
+	ir.Add(rr)
+	fb, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("transport-cc feedback: %w", err)
+	}
+	ir.Add(fb)
+	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return &apis{me: me, se: se, pub: pub}, nil
+}
+
+// subscriber returns a new subscriber peer connection and its bandwidth
+// estimator.
+func (a *apis) subscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+	ir := &interceptor.Registry{}
+	sr, err := report.NewSenderInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("sender reports: %w", err)
+	}
+	ir.Add(sr)
+	var bwe cc.BandwidthEstimator
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(bweInitial),
+			gcc.SendSideBWEMinBitrate(bweMin),
+			gcc.SendSideBWEMaxBitrate(bweMax),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("bandwidth estimator: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { bwe = e })
+	ir.Add(ccf)
+	// Added last, so it runs first on the way out: the estimator needs
+	// the transport-wide sequence number on every packet it sees.
+	hdr, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, nil, fmt.Errorf("transport-cc numbering: %w", err)
+	}
+	ir.Add(hdr)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(a.se))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("subscriber connection: %w", err)
+	}
+	if bwe == nil {
+		_ = pc.Close()
+		return nil, nil, fmt.Errorf("subscriber connection: no bandwidth estimator")
+	}
+	return pc, bwe, nil
+}

@@ -1,0 +1,338 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/rtcconf"
+)
+
+// histSize is how many sent packets a downTrack remembers for NACKs (a
+// power of two, at least the largest packet cache).
+const histSize = 1024
+
+// resendGap is the least time between two retransmissions of one packet.
+const resendGap = 100 * time.Millisecond
+
+// sentPacket maps one packet sent to a subscriber back to the cached packet
+// it came from.
+type sentPacket struct {
+	out, in  uint16 // sequence numbers sent and received
+	ts       uint32 // timestamp sent
+	layer    int8
+	ok       bool
+	resentAt int64 // unix nanoseconds
+}
+
+// downTrack is one published track as one subscriber receives it: the
+// subscriber's own SSRC, one continuous sequence-number and timestamp space
+// across layer switches, and retransmissions from the publisher's cache.
+// It is a webrtc.TrackLocal added to the subscriber connection.
+type downTrack struct {
+	up  *upTrack
+	sub *Participant
+
+	mu       sync.Mutex
+	bound    bool
+	writer   webrtc.TrackLocalWriter
+	ssrc     uint32
+	rtxSSRC  uint32
+	pt       uint8
+	rtxPT    uint8
+	clock    uint32
+	extLevel uint8 // audio level id on the subscriber connection
+	extCapt  uint8 // capture time id on the subscriber connection
+
+	current, target int // quality forwarded now, and wanted; layerPause for none
+	maxLayer        int // the subscriber's quality request
+	lastChange      time.Time
+	started         bool
+	switchSeq       uint16 // first sequence number forwarded of the current layer
+	seqOffset       uint16
+	tsOffset        uint32
+	lastSeq         uint16
+	lastTs          uint32
+	lastAt          int64
+	rtxSeq          uint16
+	out             rtp.Header
+	hist            [histSize]sentPacket
+
+	// Counters, under mu.
+	packets, bytes, resent uint64
+
+	// Used only by the feedback goroutine, under mu while sending.
+	nackBuf []byte
+	rtxBuf  []byte
+	nackHdr rtp.Header
+	rtxHdr  rtp.Header
+
+	// Receiver reports, under mu.
+	rttNanos   int64
+	fracLost   uint8
+	totalLost  uint32
+	reportedAt time.Time
+}
+
+func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
+	d := &downTrack{
+		up: up, sub: sub,
+		current: layerPause, target: layerPause, maxLayer: maxLayer,
+		clock: up.codec.ClockRate,
+		out:   rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
+	}
+	d.nackHdr.Extensions = make([]rtp.Extension, 0, 8)
+	d.rtxHdr.Extensions = make([]rtp.Extension, 0, 4)
+	if up.kind == webrtc.RTPCodecTypeAudio {
+		d.current, d.target = 0, 0
+	}
+	return d
+}
+
+// Bind implements webrtc.TrackLocal: the subscriber connection negotiated
+// the track.
+func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	var codec webrtc.RTPCodecParameters
+	found := false
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, d.up.codec.MimeType) {
+			codec, found = c, true
+			break
+		}
+	}
+	if !found {
+		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
+	}
+	var rtxPT uint8
+	apt := "apt=" + strconv.Itoa(int(codec.PayloadType))
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.SDPFmtpLine == apt {
+			rtxPT = uint8(c.PayloadType)
+		}
+	}
+	var level, capt uint8
+	twcc := false
+	for _, e := range ctx.HeaderExtensions() {
+		switch e.URI {
+		case rtcconf.AudioLevelURI:
+			level = uint8(e.ID)
+		case rtcconf.AbsCaptureTimeURI:
+			capt = uint8(e.ID)
+		case rtcconf.TransportCCURI:
+			twcc = true
+		}
+	}
+	d.mu.Lock()
+	d.bound = true
+	d.writer = ctx.WriteStream()
+	d.ssrc = uint32(ctx.SSRC())
+	d.rtxSSRC = uint32(ctx.SSRCRetransmission())
+	d.pt = uint8(codec.PayloadType)
+	d.rtxPT = rtxPT
+	d.extLevel, d.extCapt = level, capt
+	d.mu.Unlock()
+	if twcc {
+		d.sub.twccNegotiated.Store(true)
+	}
+	return codec, nil
+}
+
+// Unbind implements webrtc.TrackLocal.
+func (d *downTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.mu.Lock()
+	d.bound = false
+	d.mu.Unlock()
+	return nil
+}
+
+// ID implements webrtc.TrackLocal.
+func (d *downTrack) ID() string { return d.up.id }
+
+// RID implements webrtc.TrackLocal: the subscriber receives one layer.
+func (d *downTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal: the publishing participant.
+func (d *downTrack) StreamID() string { return d.up.owner.id }
+
+// Kind implements webrtc.TrackLocal.
+func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
+
+// forward sends one packet of layer q, received with header h, to the
+// subscriber if it belongs to the layer being forwarded, switching layers on
+// a key frame of the wanted one. It is the hot path: it must not allocate.
+func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool, now int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.bound {
+		return
+	}
+	if q != d.current {
+		if q != d.target || !keyframe {
+			return
+		}
+		d.switchTo(q, h, now)
+	} else if d.started && seqBefore(h.SequenceNumber, d.switchSeq) {
+		return // older than the switch point: its numbers belong to the old layer
+	}
+	outSeq := h.SequenceNumber - d.seqOffset
+	outTs := h.Timestamp - d.tsOffset
+	o := &d.out
+	o.Version = 2
+	o.Padding = h.Padding
+	o.Marker = h.Marker
+	o.PayloadType = d.pt
+	o.SequenceNumber = outSeq
+	o.Timestamp = outTs
+	o.SSRC = d.ssrc
+	d.copyExtensions(h, o)
+	if !d.started || seqBefore(d.lastSeq, outSeq) {
+		d.lastSeq, d.lastTs, d.lastAt = outSeq, outTs, now
+	}
+	d.started = true
+	e := &d.hist[outSeq&(histSize-1)]
+	*e = sentPacket{out: outSeq, in: h.SequenceNumber, ts: outTs, layer: int8(q), ok: true}
+	if _, err := d.writer.WriteRTP(o, payload); err != nil {
+		return
+	}
+	d.packets++
+	d.bytes += uint64(len(payload) + 12)
+}
+
+// switchTo makes q the forwarded layer from packet h on, so that the
+// subscriber's sequence numbers continue by one and its timestamps by the
+// time that passed.
+func (d *downTrack) switchTo(q int, h *rtp.Header, now int64) {
+	if d.started {
+		delta := uint32(1)
+		if d.lastAt != 0 && now > d.lastAt {
+			if ticks := uint32(uint64(now-d.lastAt) * uint64(d.clock) / uint64(time.Second)); ticks > 0 {
+				delta = ticks
+			}
+		}
+		d.seqOffset = h.SequenceNumber - (d.lastSeq + 1)
+		d.tsOffset = h.Timestamp - (d.lastTs + delta)
+	}
+	d.switchSeq = h.SequenceNumber
+	if d.current != q && d.started {
+		d.sub.room.sfu.media.LayerSwitches.Inc()
+	}
+	d.current = q
+}
+
+// copyExtensions puts the extensions that travel end to end (audio level,
+// capture time) on o under the subscriber's ids.
+func (d *downTrack) copyExtensions(h *rtp.Header, o *rtp.Header) {
+	o.Extension = false
+	o.ExtensionProfile = 0
+	o.Extensions = o.Extensions[:0]
+	if d.extLevel != 0 && d.up.extAudioLevel != 0 {
+		if v := h.GetExtension(d.up.extAudioLevel); v != nil {
+			_ = o.SetExtension(d.extLevel, v)
+		}
+	}
+	if d.extCapt != 0 && d.up.extCaptureTime != 0 {
+		if v := h.GetExtension(d.up.extCaptureTime); v != nil {
+			_ = o.SetExtension(d.extCapt, v)
+		}
+	}
+}
+
+// setTarget sets the quality the subscriber should receive. Going up (or
+// resuming) waits for a key frame of the new layer, which it asks for;
+// pausing takes effect at once.
+func (d *downTrack) setTarget(q int, now time.Time) {
+	d.mu.Lock()
+	if q == d.target {
+		d.mu.Unlock()
+		return
+	}
+	d.target = q
+	d.lastChange = now
+	if q == layerPause {
+		d.current = layerPause
+	}
+	cur := d.current
+	d.mu.Unlock()
+	d.sub.log.Debug("layer target", "track", d.up.id, "target", q, "current", cur)
+	if q != layerPause && q != cur {
+		d.up.requestKeyframe(q, false)
+	}
+}
+
+// layerState returns the forwarded and wanted qualities and when the
+// wanted one last changed.
+func (d *downTrack) layerState() (current, target, maxLayer int, changed time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.current, d.target, d.maxLayer, d.lastChange
+}
+
+func (d *downTrack) setMaxLayer(q int) {
+	d.mu.Lock()
+	d.maxLayer = q
+	d.mu.Unlock()
+}
+
+// retransmit resends the packet the subscriber received as outSeq, on the
+// RTX stream when one was negotiated.
+func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := &d.hist[outSeq&(histSize-1)]
+	if !d.bound || !e.ok || e.out != outSeq || now-e.resentAt < int64(resendGap) {
+		return false
+	}
+	l := d.up.layer(int(e.layer))
+	if l == nil {
+		return false
+	}
+	if d.nackBuf == nil {
+		d.nackBuf = make([]byte, maxPacket)
+		d.rtxBuf = make([]byte, maxPacket+2)
+	}
+	n := l.cache.get(e.in, d.nackBuf)
+	if n == 0 {
+		return false
+	}
+	h := &d.nackHdr
+	hl, err := h.Unmarshal(d.nackBuf[:n])
+	if err != nil {
+		return false
+	}
+	end := n
+	if h.Padding && n > hl {
+		end -= int(d.nackBuf[n-1])
+	}
+	if end < hl {
+		return false
+	}
+	payload := d.nackBuf[hl:end]
+	o := &d.rtxHdr
+	o.Version = 2
+	o.Padding = false
+	o.Marker = h.Marker
+	o.Timestamp = e.ts
+	d.copyExtensions(h, o)
+	if d.rtxSSRC != 0 && d.rtxPT != 0 {
+		o.SSRC, o.PayloadType, o.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
+		d.rtxSeq++
+		binary.BigEndian.PutUint16(d.rtxBuf, outSeq)
+		payload = d.rtxBuf[:2+copy(d.rtxBuf[2:], payload)]
+	} else {
+		o.SSRC, o.PayloadType, o.SequenceNumber = d.ssrc, d.pt, outSeq
+	}
+	if _, err := d.writer.WriteRTP(o, payload); err != nil {
+		return false
+	}
+	e.resentAt = now
+	d.resent++
+	return true
+}
+
+// seqBefore reports whether a comes before b in RTP sequence order.
+func seqBefore(a, b uint16) bool { return a != b && b-a < 0x8000 }

@@ -1,0 +1,240 @@
+package sfu
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/rtcconf"
+)
+
+// newTestSFU returns an SFU on loopback, closed when the test ends.
+func newTestSFU(t testing.TB) *SFU {
+	t.Helper()
+	s, err := New(Config{LoopbackOnly: true}, slog.New(slog.DiscardHandler), metrics.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// peer is a test client: a Pion publisher and subscriber connection
+// negotiated with a Participant directly, without signalling.
+type peer struct {
+	t    testing.TB
+	api  *webrtc.API
+	part *Participant
+	pub  *webrtc.PeerConnection
+	sub  *webrtc.PeerConnection
+
+	msgs chan func()
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	received map[string][]rtp.Header // by publisher id and kind: "id/video"
+	events   []any
+}
+
+func newPeerAPI(t testing.TB) *webrtc.API {
+	me, err := rtcconf.NewMediaEngine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	rtcconf.RestrictToLoopback(&se)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+}
+
+// joinPeer joins room as id. The peer's negotiation runs on its own
+// goroutine, fed by the participant's Signaller calls.
+func joinPeer(t testing.TB, room *Room, id string) *peer {
+	t.Helper()
+	p := &peer{t: t, api: newPeerAPI(t), msgs: make(chan func(), 256), done: make(chan struct{}), received: make(map[string][]rtp.Header)}
+	var err error
+	if p.sub, err = p.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		t.Fatal(err)
+	}
+	p.sub.OnTrack(p.onTrack)
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			select {
+			case f := <-p.msgs:
+				f()
+			case <-p.done:
+				return
+			}
+		}
+	}()
+	part, err := room.Join(id, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.part = part
+	p.sub.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			_ = part.AddCandidate(Subscriber, c.ToJSON())
+		}
+	})
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *peer) do(f func()) {
+	select {
+	case p.msgs <- f:
+	case <-p.done:
+	}
+}
+
+// SendAnswer, SendOffer, SendCandidate and Notify implement Signaller.
+func (p *peer) SendAnswer(sdp string) {
+	p.do(func() {
+		if err := p.pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+			p.t.Errorf("publisher answer: %v", err)
+		}
+	})
+}
+
+func (p *peer) SendOffer(sdp string) {
+	p.do(func() {
+		if err := p.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}); err != nil {
+			p.t.Logf("subscriber offer: %v", err) // closing
+			return
+		}
+		ans, err := p.sub.CreateAnswer(nil)
+		if err == nil {
+			err = p.sub.SetLocalDescription(ans)
+		}
+		if err != nil {
+			p.t.Logf("subscriber answer: %v", err) // closing
+			return
+		}
+		go func() {
+			if err := p.part.HandleAnswer(ans.SDP); err != nil {
+				p.t.Errorf("handle answer: %v", err)
+			}
+		}()
+	})
+}
+
+func (p *peer) SendCandidate(target Target, c webrtc.ICECandidateInit) {
+	p.do(func() {
+		pc := p.sub
+		if target == Publisher {
+			pc = p.pub
+		}
+		if err := pc.AddICECandidate(c); err != nil {
+			p.t.Logf("candidate: %v", err)
+		}
+	})
+}
+
+func (p *peer) Notify(msg any) {
+	p.mu.Lock()
+	p.events = append(p.events, msg)
+	p.mu.Unlock()
+}
+
+// publish offers the publisher connection with tracks.
+func (p *peer) publish(tracks ...webrtc.TrackLocal) []*webrtc.RTPSender {
+	p.t.Helper()
+	var err error
+	if p.pub, err = p.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		p.t.Fatal(err)
+	}
+	p.pub.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			_ = p.part.AddCandidate(Publisher, c.ToJSON())
+		}
+	})
+	var senders []*webrtc.RTPSender
+	for _, tr := range tracks {
+		tv, err := p.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		senders = append(senders, tv.Sender())
+	}
+	offer, err := p.pub.CreateOffer(nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.pub.SetLocalDescription(offer); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.part.HandleOffer(offer.SDP); err != nil {
+		p.t.Fatal(err)
+	}
+	return senders
+}
+
+func (p *peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	key := tr.StreamID() + "/" + tr.Kind().String()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			pkt, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.received[key] = append(p.received[key], pkt.Header)
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// count returns how many packets arrived from publisher's kind.
+func (p *peer) count(publisher, kind string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.received[publisher+"/"+kind])
+}
+
+// headers returns a copy of the headers received from publisher's kind.
+func (p *peer) headers(publisher, kind string) []rtp.Header {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]rtp.Header(nil), p.received[publisher+"/"+kind]...)
+}
+
+func (p *peer) close() {
+	p.part.Close()
+	close(p.done)
+	if p.pub != nil {
+		_ = p.pub.Close()
+	}
+	_ = p.sub.Close()
+	p.wg.Wait()
+}
+
+// waitFor polls cond until it holds or d passes.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

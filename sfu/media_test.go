@@ -1,0 +1,94 @@
+package sfu
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+)
+
+// vp8Source writes synthetic VP8 frames whose payload header parses as a
+// key frame every keyEvery frames (and on demand), so that the SFU's layer
+// switching sees real key-frame boundaries. The first payload byte after the
+// VP8 header carries the layer's quality, for tests to tell layers apart.
+type vp8Source struct {
+	track   *webrtc.TrackLocalStaticRTP
+	q       byte
+	size    int
+	mu      sync.Mutex
+	seq     uint16
+	ts      uint32
+	n       int
+	keyNext bool
+	pkt     rtp.Packet
+	payload codecs.VP8Payloader
+}
+
+func newVP8Source(id, rid string, q byte, size int) *vp8Source {
+	var opts []func(*webrtc.TrackLocalStaticRTP)
+	if rid != "" {
+		opts = append(opts, webrtc.WithRTPStreamID(rid))
+	}
+	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, id, "stream", opts...)
+	if err != nil {
+		panic(err)
+	}
+	return &vp8Source{track: tr, q: q, size: size, seq: uint16(q) * 1000, ts: uint32(q) * 100000, keyNext: true}
+}
+
+// frame writes one frame; key frames every 30 frames or when asked.
+func (s *vp8Source) frame() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := s.keyNext || s.n%30 == 0
+	s.keyNext = false
+	s.n++
+	body := make([]byte, s.size)
+	if key {
+		// Frame tag with the key-frame bit clear, start code, 320x180.
+		copy(body, []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xb4, 0x00})
+	} else {
+		body[0] = 0x11
+	}
+	body[len(body)-1] = s.q
+	packets := s.payload.Payload(1200, body)
+	for i, p := range packets {
+		s.pkt.Header = rtp.Header{Version: 2, SequenceNumber: s.seq, Timestamp: s.ts, Marker: i == len(packets)-1}
+		s.pkt.Payload = p
+		s.seq++
+		_ = s.track.WriteRTP(&s.pkt)
+	}
+	s.ts += 3000
+}
+
+func (s *vp8Source) requestKeyframe() {
+	s.mu.Lock()
+	s.keyNext = true
+	s.mu.Unlock()
+}
+
+// run writes 30 frames a second until stop closes.
+func (s *vp8Source) run(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			s.frame()
+		}
+	}
+}
+
+// opusSource writes 20 ms Opus packets with an audio level extension.
+func opusTrack(id string) *webrtc.TrackLocalStaticRTP {
+	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, "stream")
+	if err != nil {
+		panic(err)
+	}
+	return tr
+}

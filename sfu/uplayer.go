@@ -1,0 +1,182 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// upLayer is one incoming RTP stream: a track, or one simulcast layer of
+// it. Its reader goroutine keeps the packet cache and receive statistics
+// and forwards each packet to the subscribers.
+type upLayer struct {
+	track  *upTrack
+	q      int
+	rid    string
+	remote *webrtc.TrackRemote
+	ssrc   uint32
+	cache  *packetCache
+
+	lastPLI atomic.Int64 // unix nanoseconds
+	rate    atomic.Int64 // bit/s over the last sampling interval
+
+	mu    sync.Mutex // receive statistics, written per packet
+	stats recvStats
+}
+
+// recvStats are RFC 3550 receive statistics of one stream.
+type recvStats struct {
+	packets, bytes uint64
+	started        bool
+	baseSeq        uint32
+	maxSeq         uint16
+	cycles         uint32 // sequence number wraps, shifted by 16
+	jitter         float64
+	lastTransit    int64
+	// At the last sample, for rates and loss per interval.
+	sampledAt                         time.Time
+	sampledBytes, sampledPackets      uint64
+	sampledExpected                   uint32
+	intervalLoss, intervalBitrateBits float64
+}
+
+// read forwards the layer's packets until its track ends.
+func (l *upLayer) read() {
+	buf := make([]byte, maxPacket)
+	var h rtp.Header
+	t := l.track
+	video := t.kind == webrtc.RTPCodecTypeVideo
+	for {
+		n, _, err := l.remote.Read(buf)
+		if err != nil {
+			return
+		}
+		now := time.Now().UnixNano()
+		l.handle(buf[:n], &h, video, now)
+	}
+}
+
+// handle processes one received packet. It is the hot path: it must not
+// allocate.
+func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
+	hl, err := h.Unmarshal(pkt)
+	if err != nil {
+		return
+	}
+	n := len(pkt)
+	end := n
+	if h.Padding && n > hl {
+		end -= int(pkt[n-1])
+		if end < hl {
+			return
+		}
+	}
+	t := l.track
+	l.cache.put(h.SequenceNumber, pkt)
+	l.observe(h, n, now)
+	keyframe := false
+	if video {
+		keyframe = end > hl && t.ck.isKeyframeStart(pkt[hl:end])
+	} else if t.extAudioLevel != 0 {
+		if v := h.GetExtension(t.extAudioLevel); len(v) > 0 {
+			t.level.observe(v[0])
+		}
+	}
+	for _, d := range *t.downs.Load() {
+		d.forward(l.q, h, pkt[hl:], keyframe, now)
+	}
+}
+
+// observe updates the receive statistics with one packet.
+func (l *upLayer) observe(h *rtp.Header, size int, now int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := &l.stats
+	s.packets++
+	s.bytes += uint64(size)
+	seq := h.SequenceNumber
+	if !s.started {
+		s.started = true
+		s.baseSeq, s.maxSeq = uint32(seq), seq
+	} else if seqBefore(s.maxSeq, seq) {
+		if seq < s.maxSeq {
+			s.cycles += 1 << 16
+		}
+		s.maxSeq = seq
+	}
+	// Interarrival jitter in clock units (RFC 3550 A.8).
+	if clock := int64(l.track.codec.ClockRate); clock > 0 {
+		arrival := now / int64(time.Millisecond) * clock / 1000
+		transit := arrival - int64(h.Timestamp)
+		if s.lastTransit != 0 {
+			d := transit - s.lastTransit
+			if d < 0 {
+				d = -d
+			}
+			s.jitter += (float64(d) - s.jitter) / 16
+		}
+		s.lastTransit = transit
+	}
+}
+
+// layerSample is one layer's figures over the last sampling interval.
+type layerSample struct {
+	bitrate  float64 // bit/s
+	packets  uint64
+	lost     float64 // fraction of expected packets not received
+	jitterMs float64
+	total    uint64 // packets ever
+}
+
+// sample closes a sampling interval and returns its figures.
+func (l *upLayer) sample(now time.Time) layerSample {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := &l.stats
+	var out layerSample
+	expected := uint32(0)
+	if s.started {
+		expected = s.cycles + uint32(s.maxSeq) - s.baseSeq + 1
+	}
+	if !s.sampledAt.IsZero() {
+		dt := now.Sub(s.sampledAt).Seconds()
+		if dt > 0 {
+			out.bitrate = float64(s.bytes-s.sampledBytes) * 8 / dt
+		}
+		out.packets = s.packets - s.sampledPackets
+		if exp := expected - s.sampledExpected; exp > 0 && uint64(exp) > out.packets {
+			out.lost = float64(uint64(exp)-out.packets) / float64(exp)
+		}
+	}
+	if clock := float64(l.track.codec.ClockRate); clock > 0 {
+		out.jitterMs = s.jitter / clock * 1000
+	}
+	out.total = s.packets
+	s.sampledAt, s.sampledBytes, s.sampledPackets, s.sampledExpected = now, s.bytes, s.packets, expected
+	l.rate.Store(int64(out.bitrate))
+	return out
+}
+
+// audioLevel accumulates RFC 6464 levels between samples.
+type audioLevel struct {
+	sum, count atomic.Uint64 // sum of loudness (127 - dBov)
+}
+
+// observe adds one packet's level byte (V bit and dBov).
+func (a *audioLevel) observe(b byte) {
+	a.sum.Add(uint64(127 - b&0x7f))
+	a.count.Add(1)
+}
+
+// sample returns the mean loudness since the last sample, 0 (silence) to
+// 1 (full scale), and resets it.
+func (a *audioLevel) sample() float64 {
+	sum, n := a.sum.Swap(0), a.count.Swap(0)
+	if n == 0 {
+		return 0
+	}
+	return float64(sum) / float64(n) / 127
+}
