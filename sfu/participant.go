@@ -39,9 +39,9 @@ type Participant struct {
 	downs       map[*upTrack]*downTrack
 	senders     map[*downTrack]*webrtc.RTPSender
 	maxLayers   map[string]int // quality requests, by publisher id
-	negotiating bool // a subscriber offer is outstanding
-	pending     bool // something changed while it was
-	restart     bool // the next subscriber offer restarts ICE
+	negotiating bool           // a subscriber offer is outstanding
+	pending     bool           // something changed while it was
+	restart     bool           // the next subscriber offer restarts ICE
 	candidates  map[Target][]webrtc.ICECandidateInit
 	closed      bool
 
