@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -476,4 +477,54 @@ func dialOpts(t *testing.T, srv *testkit.Server, o client.Options) *client.Clien
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// TestReconnectingClientsLeaveNoGoroutines is the leak check of
+// TestNoGoroutineOutlivesAStoppedServer with clients that reconnect: a
+// resume, a redial that is never answered, then Close and shutdown must
+// leave nothing running (watchdogs, redial loops, held places, track
+// readers).
+func TestReconnectingClientsLeaveNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		srv := testkit.Start(t)
+		var down atomic.Bool
+		gate := func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if down.Load() {
+				return nil, errors.New("network down")
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+		b, clients := joinLiveWith(t, srv, 1, func(int) client.Options {
+			return client.Options{LoopbackOnly: true, Reconnect: true, NetDial: gate}
+		})
+		waitMedia(t, b, clients, nil)
+		drain(clients...)
+		clients[1].DropConnection()
+		await(t, clients[1], 5*time.Second, client.EventReconnected, nil)
+		// Now one that is still redialling when it is closed.
+		down.Store(true)
+		clients[0].DropConnection()
+		await(t, clients[0], 5*time.Second, client.EventReconnecting, nil)
+		for _, c := range clients {
+			c.Close()
+		}
+		if err := srv.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		now := runtime.NumGoroutine()
+		if now <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("%d goroutines before, %d after stopping:\n%s", before, now, interesting(string(buf[:n])))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
