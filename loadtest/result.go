@@ -82,11 +82,13 @@ func newLoss(expected, lost uint64) Loss {
 	return l
 }
 
-// LayerRate is the received bitrate of one layer, in total and per stream
-// receiving it at the end of the window.
+// LayerRate is the received bitrate of one layer over the steady window, in
+// total and per stream: Streams is the average number of streams receiving
+// that layer (a stream the server switches between layers counts for each
+// in proportion).
 type LayerRate struct {
 	TotalKbps     float64 `json:"totalKbps"`
-	Streams       int     `json:"streams"`
+	Streams       float64 `json:"streams"`
 	PerStreamKbps float64 `json:"perStreamKbps"`
 }
 
@@ -149,11 +151,14 @@ type Sample struct {
 	T           float64            `json:"t"` // seconds since the first join
 	Phase       string             `json:"phase"`
 	KbpsByLayer map[string]float64 `json:"kbpsByLayer"`
-	LossPercent float64            `json:"lossPercent"`
-	Joined      int                `json:"joined"`
-	Connected   int                `json:"connectedCalls"`
-	CPUPercent  float64            `json:"serverCpuPercent"`
-	RSSBytes    float64            `json:"serverRssBytes"`
+	// StreamsByLayer counts the streams that received something on each
+	// layer in the interval.
+	StreamsByLayer map[string]int `json:"streamsByLayer"`
+	LossPercent    float64        `json:"lossPercent"`
+	Joined         int            `json:"joined"`
+	Connected      int            `json:"connectedCalls"`
+	CPUPercent     float64        `json:"serverCpuPercent"`
+	RSSBytes       float64        `json:"serverRssBytes"`
 }
 
 // JoinSample is one join time.
@@ -221,7 +226,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 	var rates []string
 	for _, l := range layerOrder(slices.Collect(maps.Keys(r.Bitrate))) {
 		lr := r.Bitrate[l]
-		rates = append(rates, fmt.Sprintf("%s %.0f kbit/s (%d streams, %.0f each)", l, lr.TotalKbps, lr.Streams, lr.PerStreamKbps))
+		rates = append(rates, fmt.Sprintf("%s %.0f kbit/s (%.1f streams, %.0f each)", l, lr.TotalKbps, lr.Streams, lr.PerStreamKbps))
 	}
 	p("Received bitrate: %s", strings.Join(rates, "; "))
 	s := r.Server

@@ -259,19 +259,37 @@ func (r *runner) callConnected(c *call) bool {
 	return true
 }
 
-// rxTotals are the receive counters summed over every stream.
+// rxTotals are the receive counters summed over every stream, with each
+// stream's byte count and current layer.
 type rxTotals struct {
 	bytes    map[string]uint64
 	expected uint64
 	lost     uint64
 	frames   uint64
 	freezes  uint64
+	streams  map[rxKey]streamBytes
+}
+
+// rxKey names one received stream in the run.
+type rxKey struct {
+	receiver string
+	key      streamKey
+}
+
+type streamBytes struct {
+	bytes uint64
+	layer string
 }
 
 func (r *runner) rxTotals() rxTotals {
-	t := rxTotals{bytes: map[string]uint64{}}
+	t := rxTotals{bytes: map[string]uint64{}, streams: map[rxKey]streamBytes{}}
 	for _, p := range r.people {
 		for _, s := range p.snapshot() {
+			layer := s.stats.Layer
+			if !s.video {
+				layer = "audio"
+			}
+			t.streams[rxKey{p.info.ID, s.key}] = streamBytes{bytes: s.stats.Bytes, layer: layer}
 			for l, b := range s.stats.BytesByLayer {
 				t.bytes[l] += b
 			}
@@ -310,7 +328,13 @@ func (r *runner) sample(ctx context.Context) {
 	if dt <= 0 {
 		return
 	}
-	s := Sample{T: now.Sub(r.start).Seconds(), Phase: r.getPhase(), KbpsByLayer: map[string]float64{}}
+	s := Sample{T: now.Sub(r.start).Seconds(), Phase: r.getPhase(), KbpsByLayer: map[string]float64{},
+		StreamsByLayer: map[string]int{}}
+	for k, b := range rx.streams {
+		if b.bytes > r.prevRx.streams[k].bytes {
+			s.StreamsByLayer[b.layer]++ // received something in this interval
+		}
+	}
 	total := 0.0
 	for l, b := range rx.bytes {
 		k := float64(b-r.prevRx.bytes[l]) * 8 / dt / 1000
@@ -486,24 +510,30 @@ func (r *runner) steadyFigures(res *Result, srv0, srv1 ServerSample, rx0, rx1 rx
 	if rx1.freezes >= rx0.freezes {
 		res.SteadyFreezes = rx1.freezes - rx0.freezes
 	}
-	streams := map[string]int{}
-	for _, p := range r.people {
-		for _, s := range p.snapshot() {
-			if s.video {
-				streams[s.stats.Layer]++
-			} else {
-				streams["audio"]++
-			}
+	// Streams per layer: the average over the window's samples of the
+	// streams that received something on that layer.
+	streams := map[string]float64{}
+	n := 0
+	for _, smp := range r.series {
+		if smp.Phase != "steady" {
+			continue
 		}
+		n++
+		for l, c := range smp.StreamsByLayer {
+			streams[l] += float64(c)
+		}
+	}
+	for l := range streams {
+		streams[l] /= float64(n)
 	}
 	for _, l := range slices.Collect(maps.Keys(rx1.bytes)) {
 		kbps := float64(rx1.bytes[l]-rx0.bytes[l]) * 8 / secs / 1000
-		if kbps == 0 && streams[l] == 0 {
-			continue // bytes before the first key frame ("unknown")
+		if kbps == 0 {
+			continue // e.g. bytes before the first key frame ("unknown")
 		}
 		lr := LayerRate{TotalKbps: kbps, Streams: streams[l]}
 		if lr.Streams > 0 {
-			lr.PerStreamKbps = kbps / float64(lr.Streams)
+			lr.PerStreamKbps = kbps / lr.Streams
 		}
 		res.Bitrate[l] = lr
 	}
