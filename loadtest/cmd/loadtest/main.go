@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -38,6 +41,7 @@ type options struct {
 	timeout    time.Duration
 	logLevel   string
 	noProgress bool
+	sweep      []int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -67,6 +71,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", 0, "bound on the whole run; 0: ramp + join timeout + duration + 3 minutes")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level on standard error: debug, info, warn or error")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "no live progress line, even on a terminal")
+	var sweep string
+	fs.StringVar(&sweep, "sweep", "", "comma-separated call counts (e.g. 5,10,20,40) to run one after another against the same server, instead of --calls, stopping after the first with 1% loss or more or a call that did not connect; reports the most calls with less than 1% loss")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: loadtest [flags]\n\nBooks calls on a Gatehouse server, joins them with real WebRTC clients that\npublish and subscribe, and measures them. Exits 1 if a call does not connect.\n\n")
 		fs.PrintDefaults()
@@ -76,6 +82,16 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	for _, f := range strings.Split(sweep, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--sweep: %q is not a positive number", f)
+		}
+		o.sweep = append(o.sweep, n)
 	}
 	o.cfg.Scenario = loadtest.Scenario(o.scenario)
 	o.cfg.Simulcast = !o.noSimul
@@ -106,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	timeout := o.timeout
 	if timeout <= 0 {
-		timeout = o.cfg.Ramp + o.cfg.JoinTimeout + o.cfg.Duration + 3*time.Minute
+		timeout = (o.cfg.Ramp + o.cfg.JoinTimeout + o.cfg.Duration + 3*time.Minute) * time.Duration(max(1, len(o.sweep)))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -131,15 +147,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "Started %s (pid %d)\n", srv.URL, srv.PID)
 	}
+	if len(o.sweep) > 0 {
+		return runSweep(ctx, o, stdout, stderr)
+	}
+	summary := stdout
+	if o.jsonOut == "-" {
+		summary = stderr // standard output holds the JSON alone
+	}
 	res, err := loadtest.Run(ctx, o.cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return 2
 	}
-	res.WriteSummary(stdout)
+	res.WriteSummary(summary)
 	code := 0
 	if !res.OK() {
-		fmt.Fprintf(stdout, "FAIL: %d of %d calls did not connect\n", res.FailedCalls, res.Calls)
+		fmt.Fprintf(summary, "FAIL: %d of %d calls did not connect\n", res.FailedCalls, res.Calls)
 		code = 1
 	}
 	if o.jsonOut != "" {
@@ -153,10 +176,67 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "loadtest:", err)
 			code = max(code, 2)
 		} else {
-			fmt.Fprintf(stdout, "Report: %s\n", o.reportOut)
+			fmt.Fprintf(summary, "Report: %s\n", o.reportOut)
 		}
 	}
 	return code
+}
+
+// maxLoss is the steady-window loss, in percent, at which a sweep stops.
+const maxLoss = 1.0
+
+// runSweep runs the scenario with each call count of the sweep in turn,
+// until one loses maxLoss percent or more or has a call that does not
+// connect. It writes a JSON array of the results and one HTML report per
+// step (the count before the file's extension). It fails only when the
+// first step does not connect.
+func runSweep(ctx context.Context, o options, stdout, stderr io.Writer) int {
+	var results []*loadtest.Result
+	best := 0
+	for _, n := range o.sweep {
+		cfg := o.cfg
+		cfg.Calls = n
+		fmt.Fprintf(stdout, "== %d calls\n", n)
+		res, err := loadtest.Run(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			break
+		}
+		res.WriteSummary(stdout)
+		results = append(results, res)
+		if o.reportOut != "" {
+			ext := filepath.Ext(o.reportOut)
+			path := fmt.Sprintf("%s-%d%s", strings.TrimSuffix(o.reportOut, ext), n, ext)
+			if err := writeFile(path, stdout, func(w io.Writer) error { return loadtest.WriteHTML(w, res) }); err != nil {
+				fmt.Fprintln(stderr, "loadtest:", err)
+			}
+		}
+		if !res.OK() || res.SteadyLoss.Percent >= maxLoss {
+			break
+		}
+		best = n
+	}
+	fmt.Fprintf(stdout, "\n%-6s %-10s %-10s %-10s %-12s %-14s\n", "calls", "connected", "loss %", "join p95", "server CPU", "packets/CPU-s")
+	for _, r := range results {
+		fmt.Fprintf(stdout, "%-6d %-10s %-10.3f %-10.0f %-12s %-14.0f\n", r.Calls, fmt.Sprintf("%d/%d", r.ConnectedCalls, r.Calls),
+			r.SteadyLoss.Percent, r.JoinMs.P95, fmt.Sprintf("%.0f%%", r.Server.CPUPercent), r.Server.PacketsPerCPUSecond)
+	}
+	fmt.Fprintf(stdout, "Most concurrent calls with less than %.0f%% loss: %d\n", maxLoss, best)
+	if o.jsonOut != "" {
+		err := writeFile(o.jsonOut, stdout, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(results)
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			return 2
+		}
+	}
+	if best == 0 {
+		return 1
+	}
+	return 0
 }
 
 // writeFile writes with write to path, or to stdout for "-".
