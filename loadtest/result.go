@@ -134,13 +134,16 @@ type ParticipantResult struct {
 	Connected bool   `json:"connected"`
 	// JoinMs is the longest of this participant's join times (one per
 	// other publisher).
-	JoinMs    float64             `json:"joinMs"`
-	Error     string              `json:"error,omitempty"`
-	Ended     string              `json:"ended,omitempty"`
-	Frames    uint64              `json:"frames"`
-	Freezes   uint64              `json:"freezes"`
-	Loss      Loss                `json:"loss"`
-	JitterMs  float64             `json:"maxJitterMs"`
+	JoinMs   float64 `json:"joinMs"`
+	Error    string  `json:"error,omitempty"`
+	Ended    string  `json:"ended,omitempty"`
+	Frames   uint64  `json:"frames"`
+	Freezes  uint64  `json:"freezes"`
+	Loss     Loss    `json:"loss"`
+	JitterMs float64 `json:"maxJitterMs"`
+	// MaxGap is the largest sequence jump in any stream received: a loss
+	// of hundreds of packets at once is a discontinuity, not congestion.
+	MaxGap    int64               `json:"maxGap"`
 	BytesIn   map[string]uint64   `json:"bytesByLayer"`
 	Sent      []client.LayerStats `json:"sent,omitempty"`
 	Receiving []string            `json:"receiving,omitempty"` // current layer of each video stream

@@ -443,6 +443,7 @@ func (r *runner) result() *Result {
 				pr.Frames += st.Frames
 				pr.Freezes += st.Freezes
 				pr.JitterMs = max(pr.JitterMs, st.JitterMs)
+				pr.MaxGap = max(pr.MaxGap, st.MaxGap)
 				freezeTime += st.FreezeTime
 				if s.video {
 					vj.Add(st.JitterMs)

@@ -30,6 +30,10 @@ const (
 	// maxGap is the largest sequence jump whose missing numbers are
 	// remembered individually, so that a late retransmission can fill them.
 	maxGap = 1000
+	// maxMisorder is how far before the first packet seen a packet may
+	// arrive and still extend the stream backwards (RFC 3550 appendix A.1's
+	// MAX_MISORDER); older ones are counted as late and otherwise ignored.
+	maxMisorder = 100
 	// missingHorizon is how far behind the highest sequence number a gap is
 	// still waited for; older gaps stay counted as lost.
 	missingHorizon = 3000
@@ -72,6 +76,8 @@ type Stream struct {
 	received       uint64
 	duplicates     uint64
 	recovered      uint64
+	late           uint64
+	maxGap         int64
 	missing        map[int64]struct{}
 	highTS         int64 // extended RTP timestamp of the newest packet
 	jitter         float64
@@ -155,7 +161,9 @@ func (s *Stream) Packet(pkt *rtp.Packet, at time.Time) {
 	ts := extendTS(s.highTS, pkt.Timestamp)
 	switch {
 	case seq > s.highest:
-		if gap := seq - s.highest - 1; gap > 0 && gap <= maxGap {
+		gap := seq - s.highest - 1
+		s.maxGap = max(s.maxGap, gap)
+		if gap > 0 && gap <= maxGap {
 			for m := s.highest + 1; m < seq; m++ {
 				s.missing[m] = struct{}{}
 			}
@@ -166,12 +174,12 @@ func (s *Stream) Packet(pkt *rtp.Packet, at time.Time) {
 		if len(s.missing) > 2*maxGap {
 			s.prune()
 		}
+	case seq < s.base && s.base-seq > maxMisorder:
+		s.late++
 	case seq < s.base:
 		// Reordered before the first packet seen: the stream starts earlier.
-		if s.base-seq <= maxGap {
-			for m := seq + 1; m < s.base; m++ {
-				s.missing[m] = struct{}{}
-			}
+		for m := seq + 1; m < s.base; m++ {
+			s.missing[m] = struct{}{}
 		}
 		s.base = seq
 		s.received++
@@ -444,12 +452,17 @@ func (s *Stream) Latency() []float64 { return s.latency.Samples() }
 
 // Stats are a stream's figures so far.
 type Stats struct {
-	Video         bool              `json:"video"`
-	Received      uint64            `json:"received"`
-	Expected      uint64            `json:"expected"`
-	Lost          uint64            `json:"lost"`
-	Duplicates    uint64            `json:"duplicates"`
-	Recovered     uint64            `json:"recovered"`
+	Video      bool   `json:"video"`
+	Received   uint64 `json:"received"`
+	Expected   uint64 `json:"expected"`
+	Lost       uint64 `json:"lost"`
+	Duplicates uint64 `json:"duplicates"`
+	Recovered  uint64 `json:"recovered"`
+	// Late counts packets from long before the first one seen, ignored.
+	Late uint64 `json:"late"`
+	// MaxGap is the largest jump forward in sequence numbers less one (0:
+	// none missing), telling scattered loss from a discontinuity.
+	MaxGap        int64             `json:"maxGap"`
 	JitterMs      float64           `json:"jitterMs"`
 	Bytes         uint64            `json:"bytes"`
 	BytesByLayer  map[string]uint64 `json:"bytesByLayer"`
@@ -467,6 +480,7 @@ type Stats struct {
 // Stats returns the figures so far; BytesByLayer is a copy.
 func (s *Stream) Stats() Stats {
 	st := Stats{Video: s.opts.Video, Received: s.received, Duplicates: s.duplicates, Recovered: s.recovered,
+		Late: s.late, MaxGap: s.maxGap,
 		JitterMs: s.jitter / float64(s.opts.ClockRate) * 1000, Bytes: s.bytes,
 		BytesByLayer: make(map[string]uint64, len(s.bytesByLayer)), Frames: s.decoded,
 		Keyframes: s.keyframes, Freezes: s.freezes, FreezeTime: s.freezeTime, FirstPacketAt: s.first,

@@ -111,8 +111,18 @@ func TestLossCountsGapsNotFilledLater(t *testing.T) {
 	}
 	// A packet from before the first one seen extends the stream backwards.
 	s.Packet(audioPacket(start-2, 0), at.Add(time.Second))
-	if st := s.Stats(); st.Expected != 22 || st.Lost != 3 {
-		t.Errorf("after an early packet: expected %d lost %d, want 22 3", st.Expected, st.Lost)
+	if st := s.Stats(); st.Expected != 22 || st.Lost != 3 || st.MaxGap != 1 {
+		t.Errorf("after an early packet: expected %d lost %d max gap %d, want 22 3 1", st.Expected, st.Lost, st.MaxGap)
+	}
+	// One from far before is late, not a longer stream.
+	s.Packet(audioPacket(start-500, 0), at.Add(time.Second))
+	if st := s.Stats(); st.Expected != 22 || st.Late != 1 {
+		t.Errorf("after a late packet: expected %d late %d, want 22 1", st.Expected, st.Late)
+	}
+	// A jump forward counts as loss and shows as the largest gap.
+	s.Packet(audioPacket(start+19+301, 0), at.Add(time.Second))
+	if st := s.Stats(); st.Lost != 303 || st.MaxGap != 300 {
+		t.Errorf("after a jump: lost %d max gap %d, want 303 300", st.Lost, st.MaxGap)
 	}
 }
 
