@@ -3,6 +3,7 @@ package sfu
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,11 @@ import (
 // newTestSFU returns an SFU on loopback, closed when the test ends.
 func newTestSFU(t testing.TB) *SFU {
 	t.Helper()
-	s, err := New(Config{LoopbackOnly: true}, slog.New(slog.DiscardHandler), metrics.New())
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := New(Config{LoopbackOnly: true}, log, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +45,9 @@ type peer struct {
 	wg   sync.WaitGroup
 
 	mu       sync.Mutex
-	received map[string][]rtp.Header // by publisher id and kind: "id/video"
-	events   []any
+	received  map[string][]rtp.Header // by publisher id and kind: "id/video"
+	lastBytes map[string][]byte       // last payload byte of each video packet, by publisher
+	events    []any
 }
 
 func newPeerAPI(t testing.TB) *webrtc.API {
@@ -63,7 +69,7 @@ func newPeerAPI(t testing.TB) *webrtc.API {
 // goroutine, fed by the participant's Signaller calls.
 func joinPeer(t testing.TB, room *Room, id string) *peer {
 	t.Helper()
-	p := &peer{t: t, api: newPeerAPI(t), msgs: make(chan func(), 256), done: make(chan struct{}), received: make(map[string][]rtp.Header)}
+	p := &peer{t: t, api: newPeerAPI(t), msgs: make(chan func(), 256), done: make(chan struct{}), received: make(map[string][]rtp.Header), lastBytes: make(map[string][]byte)}
 	var err error
 	if p.sub, err = p.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		t.Fatal(err)
@@ -151,8 +157,32 @@ func (p *peer) Notify(msg any) {
 	p.mu.Unlock()
 }
 
+// notes returns the media events the participant was sent.
+func (p *peer) notes() []any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]any(nil), p.events...)
+}
+
 // publish offers the publisher connection with tracks.
 func (p *peer) publish(tracks ...webrtc.TrackLocal) []*webrtc.RTPSender {
+	p.t.Helper()
+	var senders []*webrtc.RTPSender
+	return p.publishWith(func(pc *webrtc.PeerConnection) (*webrtc.RTPSender, error) {
+		for _, tr := range tracks {
+			tv, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+			if err != nil {
+				return nil, err
+			}
+			senders = append(senders, tv.Sender())
+		}
+		return nil, nil
+	}, &senders)
+}
+
+// publishWith offers a publisher connection set up by add; the senders it
+// returns (or appends to extra) are returned.
+func (p *peer) publishWith(add func(*webrtc.PeerConnection) (*webrtc.RTPSender, error), extra ...*[]*webrtc.RTPSender) []*webrtc.RTPSender {
 	p.t.Helper()
 	var err error
 	if p.pub, err = p.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -164,12 +194,15 @@ func (p *peer) publish(tracks ...webrtc.TrackLocal) []*webrtc.RTPSender {
 		}
 	})
 	var senders []*webrtc.RTPSender
-	for _, tr := range tracks {
-		tv, err := p.pub.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		senders = append(senders, tv.Sender())
+	s, err := add(p.pub)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if s != nil {
+		senders = append(senders, s)
+	}
+	for _, e := range extra {
+		senders = append(senders, *e...)
 	}
 	offer, err := p.pub.CreateOffer(nil)
 	if err != nil {
@@ -196,6 +229,9 @@ func (p *peer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			}
 			p.mu.Lock()
 			p.received[key] = append(p.received[key], pkt.Header)
+			if tr.Kind() == webrtc.RTPCodecTypeVideo && len(pkt.Payload) > 0 {
+				p.lastBytes[tr.StreamID()] = append(p.lastBytes[tr.StreamID()], pkt.Payload[len(pkt.Payload)-1])
+			}
 			p.mu.Unlock()
 		}
 	}()

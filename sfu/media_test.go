@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -22,7 +23,11 @@ type vp8Source struct {
 	ts      uint32
 	n       int
 	keyNext bool
-	pkt     rtp.Packet
+	// Simulcast packets carry the mid and rid header extensions, which
+	// Pion leaves to the application.
+	midID, ridID uint8
+	mid          string
+	pkt          rtp.Packet
 	payload codecs.VP8Payloader
 }
 
@@ -56,11 +61,31 @@ func (s *vp8Source) frame() {
 	packets := s.payload.Payload(1200, body)
 	for i, p := range packets {
 		s.pkt.Header = rtp.Header{Version: 2, SequenceNumber: s.seq, Timestamp: s.ts, Marker: i == len(packets)-1}
+		if s.ridID != 0 {
+			_ = s.pkt.Header.SetExtension(s.midID, []byte(s.mid))
+			_ = s.pkt.Header.SetExtension(s.ridID, []byte(s.track.RID()))
+		}
 		s.pkt.Payload = p
 		s.seq++
 		_ = s.track.WriteRTP(&s.pkt)
 	}
 	s.ts += 3000
+}
+
+// tagSimulcast makes s put mid and rid on its packets, with the ids sender
+// negotiated.
+func (s *vp8Source) tagSimulcast(sender *webrtc.RTPSender, mid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mid = mid
+	for _, e := range sender.GetParameters().HeaderExtensions {
+		switch e.URI {
+		case sdp.SDESMidURI:
+			s.midID = uint8(e.ID)
+		case sdp.SDESRTPStreamIDURI:
+			s.ridID = uint8(e.ID)
+		}
+	}
 }
 
 func (s *vp8Source) requestKeyframe() {

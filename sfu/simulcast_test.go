@@ -1,0 +1,230 @@
+package sfu
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// publishSimulcast publishes three VP8 layers (q, h, f: 500, 1500 and 3000
+// bytes a frame) from p until stop closes, answering key-frame requests.
+func publishSimulcast(t *testing.T, p *peer, stop <-chan struct{}, wg *sync.WaitGroup) {
+	t.Helper()
+	srcs := []*vp8Source{
+		newVP8Source("cam", "q", layerQ, 500),
+		newVP8Source("cam", "h", layerH, 1500),
+		newVP8Source("cam", "f", layerF, 3000),
+	}
+	senders := p.publishWith(func(pc *webrtc.PeerConnection) (*webrtc.RTPSender, error) {
+		tv, err := pc.AddTransceiverFromTrack(srcs[0].track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range srcs[1:] {
+			if err := tv.Sender().AddEncoding(s.track); err != nil {
+				return nil, err
+			}
+		}
+		return tv.Sender(), nil
+	})
+	var mid string
+	for _, tv := range p.pub.GetTransceivers() {
+		if tv.Sender() == senders[0] {
+			mid = tv.Mid()
+		}
+	}
+	for _, s := range srcs {
+		s.tagSimulcast(senders[0], mid)
+	}
+	for _, s := range srcs {
+		wg.Add(1)
+		go s.run(stop, wg)
+		p.wg.Add(1) // stops when the publisher connection closes
+		go func() {
+			defer p.wg.Done()
+			for {
+				pkts, _, err := senders[0].ReadSimulcastRTCP(s.track.RID())
+				if err != nil {
+					return
+				}
+				for range pkts {
+					s.requestKeyframe()
+				}
+			}
+		}()
+	}
+}
+
+// layersOf returns the layer (the last payload byte) of each video packet
+// p received from publisher since index from.
+func (p *peer) layersOf(publisher string, from int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ls := p.lastBytes[publisher]
+	if from > len(ls) {
+		return nil
+	}
+	return append([]byte(nil), ls[from:]...)
+}
+
+func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
+	s := newTestSFU(t)
+	room, err := s.Room("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	publishSimulcast(t, a, stop, &wg)
+
+	// The subscriber gets a layer, and only one at a time.
+	waitFor(t, 10*time.Second, "video at b", func() bool { return b.count("a", "video") > 30 })
+
+	if err := b.part.SetMaxLayer("a", "q"); err != nil {
+		t.Fatal(err)
+	}
+	from := len(b.layersOf("a", 0))
+	waitFor(t, 5*time.Second, "only q at b", func() bool {
+		ls := b.layersOf("a", from)
+		return len(ls) > 60 && !slices.ContainsFunc(ls[len(ls)-30:], func(q byte) bool { return q != layerQ })
+	})
+	// Nobody watches h or f now: after the grace the publisher is told
+	// to send q only.
+	waitFor(t, 5*time.Second, "layers [q] to the publisher", func() bool {
+		for _, e := range a.notes() {
+			if m, ok := e.(layersMsg); ok && slices.Equal(m.Active, []string{"q"}) {
+				return true
+			}
+		}
+		return false
+	})
+
+	if err := b.part.SetMaxLayer("a", "h"); err != nil {
+		t.Fatal(err)
+	}
+	from = len(b.layersOf("a", 0))
+	waitFor(t, 5*time.Second, "h at b", func() bool {
+		ls := b.layersOf("a", from)
+		return len(ls) > 30 && ls[len(ls)-1] == layerH
+	})
+	if err := b.part.SetMaxLayer("a", "none"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	n := b.count("a", "video")
+	time.Sleep(500 * time.Millisecond)
+	if got := b.count("a", "video"); got != n {
+		t.Errorf("video kept coming after a request for none: %d -> %d packets", n, got)
+	}
+	if err := b.part.SetMaxLayer("a", "xl"); err == nil {
+		t.Error("an unknown quality was accepted")
+	}
+
+	// Across all of it the subscriber saw one stream: one SSRC, sequence
+	// numbers without a gap (loopback loses nothing).
+	hs := b.headers("a", "video")
+	for i := 1; i < len(hs); i++ {
+		if hs[i].SSRC != hs[0].SSRC {
+			t.Fatalf("SSRC changed at packet %d", i)
+		}
+		if hs[i].SequenceNumber != hs[i-1].SequenceNumber+1 {
+			t.Errorf("sequence jumped %d -> %d at packet %d", hs[i-1].SequenceNumber, hs[i].SequenceNumber, i)
+		}
+	}
+	t.Logf("b received %d video packets on one SSRC", len(hs))
+}
+
+func TestActiveSpeakerFromAudioLevels(t *testing.T) {
+	s := newTestSFU(t)
+	room, err := s.Room("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	for _, pr := range []struct {
+		p    *peer
+		dBov byte
+	}{{a, 20}, {b, 110}} { // a talks, b is near silent
+		au := opusTrack("audio")
+		senders := pr.p.publish(au)
+		var id uint8
+		for _, e := range senders[0].GetParameters().HeaderExtensions {
+			if e.URI == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" {
+				id = uint8(e.ID)
+			}
+		}
+		if id == 0 {
+			t.Fatal("audio level extension not negotiated")
+		}
+		wg.Add(1)
+		go func(level byte) {
+			defer wg.Done()
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			var pkt rtp.Packet
+			for seq := uint16(0); ; seq++ {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					pkt.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}
+					_ = pkt.Header.SetExtension(id, []byte{0x80 | level})
+					pkt.Payload = []byte{0xf8, 0xff, 0xfe}
+					_ = au.WriteRTP(&pkt)
+				}
+			}
+		}(pr.dBov)
+	}
+	waitFor(t, 5*time.Second, "a as the active speaker at b", func() bool {
+		for _, e := range b.notes() {
+			if m, ok := e.(speakersMsg); ok && len(m.Speakers) == 1 && m.Speakers[0].ParticipantID == "a" {
+				return true
+			}
+		}
+		return false
+	})
+	// Level bytes reach the subscriber under its own extension id.
+	waitFor(t, 5*time.Second, "audio at b with levels", func() bool {
+		for _, h := range b.headers("a", "audio") {
+			if h.Extension && len(h.Extensions) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestStatsReachTheClient(t *testing.T) {
+	s := newTestSFU(t)
+	room, err := s.Room("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	publishAV(a, stop, &wg)
+	publishAV(b, stop, &wg)
+	waitFor(t, 8*time.Second, "a stats message at b with both directions", func() bool {
+		for _, e := range b.notes() {
+			if m, ok := e.(statsMsg); ok && m.Publish.Bitrate > 100_000 && m.Subscribe.Bitrate > 100_000 && m.Layers["a"] == "f" {
+				t.Logf("stats at b: %+v", m.Stats)
+				return true
+			}
+		}
+		return false
+	})
+}
