@@ -44,7 +44,7 @@ type peer struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 
-	mu       sync.Mutex
+	mu        sync.Mutex
 	received  map[string][]rtp.Header // by publisher id and kind: "id/video"
 	lastBytes map[string][]byte       // last payload byte of each video packet, by publisher
 	events    []any

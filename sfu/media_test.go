@@ -28,7 +28,7 @@ type vp8Source struct {
 	midID, ridID uint8
 	mid          string
 	pkt          rtp.Packet
-	payload codecs.VP8Payloader
+	payload      codecs.VP8Payloader
 }
 
 func newVP8Source(id, rid string, q byte, size int) *vp8Source {

@@ -37,10 +37,9 @@ type recvStats struct {
 	jitter         float64
 	lastTransit    int64
 	// At the last sample, for rates and loss per interval.
-	sampledAt                         time.Time
-	sampledBytes, sampledPackets      uint64
-	sampledExpected                   uint32
-	intervalLoss, intervalBitrateBits float64
+	sampledAt                    time.Time
+	sampledBytes, sampledPackets uint64
+	sampledExpected              uint32
 }
 
 // read forwards the layer's packets until its track ends.
