@@ -528,3 +528,55 @@ func TestReconnectingClientsLeaveNoGoroutines(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// halfOpenDialer dials connections whose Close ends them for the client
+// only: the server is never told (a network gone silently, a half-open TCP
+// connection). The real connections close when the test ends.
+func halfOpenDialer(t *testing.T) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { c.Close() })
+		return &halfOpen{Conn: c}, nil
+	}
+}
+
+type halfOpen struct{ net.Conn }
+
+// Close fails the client's reads and writes at once and leaves the
+// connection open.
+func (h *halfOpen) Close() error { return h.Conn.SetDeadline(time.Now()) }
+
+// TestResumeReplacesAConnectionTheServerStillHolds: the client gives its
+// socket up without the server knowing (the server would find out by its
+// ping timeout, 45 s later) and resumes on a new one. The server takes the
+// media session over to the new socket, ends the old one with replaced,
+// and the others notice nothing.
+func TestResumeReplacesAConnectionTheServerStillHolds(t *testing.T) {
+	srv := testkit.Start(t)
+	dialer := halfOpenDialer(t)
+	b, clients := joinLiveWith(t, srv, 1, func(int) client.Options {
+		return client.Options{LoopbackOnly: true, Reconnect: true, NetDial: dialer}
+	})
+	waitMedia(t, b, clients, nil)
+	a, other := clients[1], clients[0]
+
+	drain(clients...)
+	a.DropConnection()
+	ev, _ := await(t, a, 5*time.Second, client.EventReconnected, nil)
+	if !ev.Resumed {
+		t.Fatalf("resume over a connection the server still holds did not resume: %+v", ev)
+	}
+	requireFlow(t, b, clients, 10*time.Second)
+	for len(other.Events()) > 0 {
+		if m := <-other.Events(); m.Type == "participantState" || m.Type == "participantLeft" || m.Type == "participantJoined" {
+			t.Fatalf("the prisoner saw %s %s: nothing changed for them", m.Type, m.State)
+		}
+	}
+	if n := metricValue(t, srv, "gatehouse_signalling_resumes_total"); n != 1 {
+		t.Errorf("resumes_total = %v, want 1", n)
+	}
+}
