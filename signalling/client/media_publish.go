@@ -171,6 +171,11 @@ func (c *Client) PublishMedia(ctx context.Context, opts PublishOptions) (*Publis
 	return p, nil
 }
 
+// initialSeq returns a random first RTP sequence number below 2^15, as
+// libwebrtc (and Pion's packetizer) draw it, so that the stream wraps only
+// after at least 2^15 packets, as a browser's does.
+func initialSeq() uint16 { return uint16(rand.IntN(1 << 15)) }
+
 func checkPublishOptions(o *PublishOptions) error {
 	if len(o.Layers) == 0 && len(o.Audio) == 0 {
 		return ErrNoMedia
@@ -210,7 +215,7 @@ func (p *Publisher) addTracks(opts PublishOptions) ([]func(), error) {
 	if len(opts.Layers) > 0 {
 		vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 		for _, l := range opts.Layers {
-			pl := &pubLayer{VideoLayer: l, seq: uint16(rand.Uint32()), picture: uint16(rand.Uint32() & 0x7fff)}
+			pl := &pubLayer{VideoLayer: l, seq: initialSeq(), picture: uint16(rand.Uint32() & 0x7fff)}
 			for i, f := range l.Frames {
 				if f.Keyframe {
 					pl.keys = append(pl.keys, i)
@@ -263,7 +268,7 @@ func (p *Publisher) addTracks(opts PublishOptions) ([]func(), error) {
 		if err != nil {
 			return nil, fmt.Errorf("audio track: %w", err)
 		}
-		p.audio = &pubAudio{frames: opts.Audio, track: track, seq: uint16(rand.Uint32())}
+		p.audio = &pubAudio{frames: opts.Audio, track: track, seq: initialSeq()}
 		tx, err := p.pc.AddTransceiverFromTrack(track, sendonly)
 		if err != nil {
 			return nil, fmt.Errorf("add audio: %w", err)
