@@ -2,7 +2,10 @@ package sfu
 
 import (
 	"fmt"
+	"io"
+	"net"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
@@ -36,6 +39,7 @@ type apis struct {
 	me  *webrtc.MediaEngine
 	se  webrtc.SettingEngine
 	pub *webrtc.API
+	mux io.Closer // the shared UDP port, if any
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -46,6 +50,22 @@ func newAPIs(cfg Config) (*apis, error) {
 	se, err := cfg.SettingEngine()
 	if err != nil {
 		return nil, err
+	}
+	var mux *ice.MultiUDPMuxDefault
+	if cfg.UDPPort != 0 {
+		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
+		if cfg.LoopbackOnly {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback(),
+				ice.UDPMuxFromPortWithIPFilter(func(ip net.IP) bool { return ip.IsLoopback() }),
+				ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" }))
+		}
+		if cfg.Net != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithNet(cfg.Net))
+		}
+		if mux, err = ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...); err != nil {
+			return nil, fmt.Errorf("media port %d: %w", cfg.UDPPort, err)
+		}
+		se.SetICEUDPMux(mux)
 	}
 	ir := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
@@ -64,7 +84,11 @@ func newAPIs(cfg Config) (*apis, error) {
 	}
 	ir.Add(fb)
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &apis{me: me, se: se, pub: pub}, nil
+	a := &apis{me: me, se: se, pub: pub}
+	if mux != nil {
+		a.mux = mux
+	}
+	return a, nil
 }
 
 // subscriber returns a new subscriber peer connection and its bandwidth

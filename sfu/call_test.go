@@ -1,11 +1,16 @@
 package sfu
 
 import (
+	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
 func TestTwoPeersExchangeMedia(t *testing.T) {
@@ -90,4 +95,44 @@ func TestLateJoinerReceivesExistingTracks(t *testing.T) {
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
 		return a.count("b", "video") > 60 && b.count("a", "video") > 60 && a.count("b", "audio") > 30 && b.count("a", "audio") > 30
 	})
+}
+
+func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
+	ln, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.LocalAddr().(*net.UDPAddr).Port
+	_ = ln.Close()
+	s, err := New(Config{LoopbackOnly: true, UDPPort: port}, slog.New(slog.DiscardHandler), metrics.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	room, err := s.Room("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	defer func() { close(stop); wg.Wait() }()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	publishAV(a, stop, &wg)
+	publishAV(b, stop, &wg)
+	waitFor(t, 10*time.Second, "media both ways", func() bool {
+		return a.count("b", "video") > 60 && b.count("a", "video") > 60
+	})
+	// Every candidate the server offered is on that port.
+	for _, p := range []*peer{a, b} {
+		for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
+			pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+			if err != nil || pair == nil {
+				t.Fatalf("no selected pair: %v", err)
+			}
+			if int(pair.Remote.Port) != port {
+				t.Errorf("media went through server port %d, want %d", pair.Remote.Port, port)
+			}
+		}
+	}
 }

@@ -23,6 +23,11 @@ type Config struct {
 	// UDPPortMin and UDPPortMax bound the ephemeral UDP ports used for media.
 	// Both zero means any port.
 	UDPPortMin, UDPPortMax uint16
+	// UDPPort, when not zero, carries every peer connection's media on this
+	// one UDP port (an ICE UDP mux), as a firewall in front of the server
+	// would want, instead of one ephemeral port per connection. It is
+	// opened by New and closed by Close.
+	UDPPort int
 	// Net replaces the operating system's network, for tests over a
 	// simulated one (pion's vnet). Nil means the real network.
 	Net transport.Net

@@ -81,4 +81,9 @@ func (s *SFU) Close() {
 	for _, r := range rooms {
 		r.Close()
 	}
+	if s.apis.mux != nil {
+		if err := s.apis.mux.Close(); err != nil {
+			s.log.Debug("close media port", "err", err)
+		}
+	}
 }

@@ -35,6 +35,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.StringVar(&natIPs, "ice-public-ips", "", "comma-separated public media addresses to advertise (1:1 NAT)")
 	fs.UintVar(&portMin, "udp-port-min", 0, "lowest UDP port for media (0: any)")
 	fs.UintVar(&portMax, "udp-port-max", 0, "highest UDP port for media (0: any)")
+	fs.IntVar(&cfg.UDPPort, "udp-port", cfg.UDPPort, "one UDP port for all media (an ICE UDP mux; 0: a port per connection, see --udp-port-min/max)")
 	turnFlags := addTURNFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: gatehouse [flags]\n\nRuns every Gatehouse role in one process. Every flag can also be set by\nthe environment variable named beside it.\n\n")

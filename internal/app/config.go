@@ -39,6 +39,8 @@ type Config struct {
 	NAT1To1IPs []string
 	// UDPPortMin and UDPPortMax bound the media ports; 0 means any.
 	UDPPortMin, UDPPortMax uint16
+	// UDPPort, when not zero, carries all media on this one UDP port.
+	UDPPort int
 	// Clock is the source of time; nil means the system clock.
 	Clock clock.Clock
 	// MediaNet replaces the operating system's network for the media
@@ -98,6 +100,7 @@ func (c Config) mediaConfig() sfu.Config {
 		NAT1To1IPs:   c.NAT1To1IPs,
 		UDPPortMin:   c.UDPPortMin,
 		UDPPortMax:   c.UDPPortMax,
+		UDPPort:      c.UDPPort,
 		Net:          c.MediaNet,
 	}
 }
