@@ -125,7 +125,7 @@ func TestSVGChartEscapesAndScales(t *testing.T) {
 	if empty := string(svgChart("t", "x", "y", nil, 0, true)); !strings.Contains(empty, "no data") {
 		t.Error("empty chart not marked")
 	}
-	if niceMax(0) != 1 || niceMax(160) != 200 || niceMax(3) != 5 || niceMax(1000) != 1000 {
-		t.Errorf("niceMax: %v %v %v %v", niceMax(0), niceMax(160), niceMax(3), niceMax(1000))
+	if niceMax(0) != 1 || niceMax(160) != 200 || niceMax(3.2) != 4 || niceMax(1000) != 1000 || niceMax(35) != 40 {
+		t.Errorf("niceMax: %v %v %v %v %v", niceMax(0), niceMax(160), niceMax(3.2), niceMax(1000), niceMax(35))
 	}
 }
