@@ -57,6 +57,7 @@ type Server struct {
 	tmp     string
 	stderr  *tailBuffer
 	waited  chan struct{}
+	scanned chan struct{}
 	waitErr error
 }
 
@@ -115,7 +116,7 @@ func Spawn(ctx context.Context, opts SpawnOptions) (*Server, error) {
 		return nil, fmt.Errorf("%w: %w", ErrSpawn, err)
 	}
 	s := &Server{cmd: cmd, tmp: tmp, stderr: &tailBuffer{max: maxServerLog}, waited: make(chan struct{}),
-		Logins: map[string]string{}}
+		scanned: make(chan struct{}), Logins: map[string]string{}}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%w: start: %w", ErrSpawn, err)
@@ -123,6 +124,7 @@ func Spawn(ctx context.Context, opts SpawnOptions) (*Server, error) {
 	s.PID = cmd.Process.Pid
 	lines := make(chan string, 64)
 	go func() { // ends when the process closes its stdout
+		defer close(s.scanned)
 		defer close(lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
@@ -186,6 +188,7 @@ func loopbackURL(u string) string {
 // tail of the server's log when it did not stop cleanly.
 func (s *Server) Stop() string {
 	defer os.RemoveAll(s.tmp)
+	defer func() { <-s.scanned }() // the pipe closes when the process is reaped
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.waited:
