@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -126,8 +127,14 @@ func (p *participant) run(ctx context.Context, r *runner) {
 	p.mu.Unlock()
 	jctx, cancel := context.WithTimeout(ctx, r.cfg.JoinTimeout)
 	defer cancel()
+	// The clients' own logs (negotiation, hang-up races) are detail: shown
+	// only when the run logs at debug level.
+	clog := slog.New(slog.DiscardHandler)
+	if r.log.Enabled(ctx, slog.LevelDebug) {
+		clog = r.log.With("participant", p.info.ID)
+	}
 	c, err := client.Dial(jctx, client.Options{URL: r.wsURL, Token: p.info.Token, LoopbackOnly: r.loopback,
-		RelayOnly: p.call.plan.RelayOnly, OnRTP: p.onRTP(r.clip.LayerName), Log: r.log.With("participant", p.info.ID)})
+		RelayOnly: p.call.plan.RelayOnly, OnRTP: p.onRTP(r.clip.LayerName), Log: clog})
 	if err != nil {
 		p.fail(fmt.Errorf("join: %w", err))
 		return
