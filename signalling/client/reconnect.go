@@ -47,10 +47,15 @@ const (
 	keepalivePeriod      = 5 * time.Second
 	silenceLimit         = 15 * time.Second
 	probeWait            = 2 * time.Second
-	disconnectedPatience = 2 * time.Second  // ICE may come back by itself
-	firstConnectPatience = 10 * time.Second // a connection that never connected
-	restartBackoff       = 3 * time.Second  // between restarts; also how long one may take
+	disconnectedPatience = 2 * time.Second // ICE may come back by itself
+	restartBackoff       = 3 * time.Second // before the next restart, doubling
+	restartBackoffMax    = 8 * time.Second
 )
+
+// backoff is the wait before restart number tries+1 of one trouble.
+func backoff(tries int) time.Duration {
+	return min(restartBackoff<<min(tries, 4), restartBackoffMax)
+}
 
 // run reads the socket and, with Options.Reconnect, replaces it when it
 // drops, until the session is over. It closes done.
@@ -236,7 +241,7 @@ func (c *Client) watch() {
 	tick := time.NewTicker(watchPeriod)
 	defer tick.Stop()
 	var troubleSince, lastTry, lastPing time.Time
-	restarted := false
+	restarted, tries := false, 0
 	connected := make(map[*webrtc.PeerConnection]bool) // seen connected once
 	for {
 		select {
@@ -265,7 +270,7 @@ func (c *Client) watch() {
 				c.log.Info("media connections recovered")
 				c.emit(Message{Type: EventReconnected, Reason: "media", Resumed: true})
 			}
-			troubleSince, restarted = time.Time{}, false
+			troubleSince, restarted, tries = time.Time{}, false, 0
 			continue
 		}
 		if troubleSince.IsZero() {
@@ -276,10 +281,11 @@ func (c *Client) watch() {
 			c.giveUp("media")
 			return
 		}
-		if now.Sub(troubleSince) < patience || now.Sub(lastTry) < restartBackoff {
+		if now.Sub(troubleSince) < patience || (tries > 0 && now.Sub(lastTry) < backoff(tries-1)) {
 			continue
 		}
 		lastTry = now
+		tries++
 		if c.recoverMedia(targets) {
 			restarted = true
 		}
@@ -289,9 +295,11 @@ func (c *Client) watch() {
 // mediaTrouble lists the peer connections that are not connected when they
 // should be, and how long to give them before acting. connected records
 // the connections seen connected: one of them connecting again is an ICE
-// restart under way, which gets restartBackoff (its checks may have run
-// out while the network was still down), while a first connection gets
-// firstConnectPatience.
+// restart under way, whose checks may have run out while the network was
+// still down, so it is restarted again after the backoff. A first
+// connection still connecting is left alone, however long it takes (a
+// relay over TLS on a slow machine): restarting would throw its checks
+// away; ICE says failed when it gives up.
 func (c *Client) mediaTrouble(connected map[*webrtc.PeerConnection]bool) ([]string, time.Duration) {
 	c.mu.Lock()
 	pcs := map[string]*webrtc.PeerConnection{"pub": c.pub, "sub": c.sub}
@@ -302,7 +310,7 @@ func (c *Client) mediaTrouble(connected map[*webrtc.PeerConnection]bool) ([]stri
 		}
 	}
 	var targets []string
-	patience := firstConnectPatience
+	patience := time.Duration(0)
 	for target, pc := range pcs {
 		if pc == nil {
 			continue
@@ -317,15 +325,17 @@ func (c *Client) mediaTrouble(connected map[*webrtc.PeerConnection]bool) ([]stri
 		case webrtc.PeerConnectionStateDisconnected:
 			wait = disconnectedPatience
 		case webrtc.PeerConnectionStateConnecting:
-			wait = firstConnectPatience
-			if connected[pc] {
-				wait = restartBackoff
+			if !connected[pc] {
+				continue
 			}
+			wait = restartBackoff
 		default:
 			continue
 		}
+		if len(targets) == 0 || wait < patience {
+			patience = wait
+		}
 		targets = append(targets, target)
-		patience = min(patience, wait)
 	}
 	return targets, patience
 }
