@@ -47,12 +47,15 @@ const RECONNECT_DELAYS = [250, 500, 1000, 2000];
 const RECONNECT_GIVE_UP_MS = 60000;
 
 // Media recovery while the socket works: a connection 'disconnected' this
-// long, or 'failed', gets an ICE restart; restarts are this far apart (and
-// a restart that has not connected by then is tried again); a connection
-// that never connected gets longer.
+// long, or 'failed', gets an ICE restart; the next restart of the same
+// trouble waits RESTART_BACKOFF_MS, doubling up to RESTART_BACKOFF_MAX_MS
+// (a restart still connecting by then is tried again: its checks may have
+// run out while the network was down). A first connection still connecting
+// is left alone however long it takes (a relay over TLS on a slow machine):
+// a restart would throw its checks away.
 const DISCONNECTED_PATIENCE_MS = 2000;
 const RESTART_BACKOFF_MS = 3000;
-const FIRST_CONNECT_PATIENCE_MS = 10000;
+const RESTART_BACKOFF_MAX_MS = 8000;
 
 const screens = {
   preview: $('screen-preview'),
@@ -88,7 +91,7 @@ let resumes = 0; // welcomes with resumed: true
 let redialNotBefore = 0; // dropConnection(holdMs): Date.now() before which not to redial
 // The media watchdog's memory: trouble since when, the last restart, and
 // which connections have been connected at least once.
-const mediaWatch = { troubleSince: 0, lastTry: 0, probing: false, seen: { pub: false, sub: false } };
+const mediaWatch = { troubleSince: 0, lastTry: 0, tries: 0, probing: false, seen: { pub: false, sub: false } };
 let devicesStarted = false; // the camera/microphone request has settled
 let relayOnly = ''; // forceRelay(): '' (any path) or the relay transport to use
 let shownPath = ''; // the path text on the call screen
@@ -421,7 +424,7 @@ function watchMedia() {
   }
   const states = media.connectionStates();
   const troubled = [];
-  let patience = FIRST_CONNECT_PATIENCE_MS;
+  let patience = Infinity;
   for (const target of ['pub', 'sub']) {
     const st = states[target];
     let wait;
@@ -432,12 +435,10 @@ function watchMedia() {
       wait = 0;
     } else if (st === 'disconnected') {
       wait = DISCONNECTED_PATIENCE_MS;
-    } else if (st === 'connecting') {
-      // Connected before: an ICE restart under way, which may have run its
-      // checks out while the network was still down.
-      wait = mediaWatch.seen[target] ? RESTART_BACKOFF_MS : FIRST_CONNECT_PATIENCE_MS;
+    } else if (st === 'connecting' && mediaWatch.seen[target]) {
+      wait = RESTART_BACKOFF_MS; // an ICE restart under way
     } else {
-      continue; // none yet, new, or closed
+      continue; // none yet, new, a first connect, or closed
     }
     troubled.push(target);
     patience = Math.min(patience, wait);
@@ -450,11 +451,15 @@ function watchMedia() {
       say('Your connection is back.');
     }
     mediaWatch.troubleSince = 0;
+    mediaWatch.tries = 0;
     return;
   }
   if (!mediaWatch.troubleSince) mediaWatch.troubleSince = now;
-  if (mediaWatch.probing || now - mediaWatch.troubleSince < patience || now - mediaWatch.lastTry < RESTART_BACKOFF_MS) return;
+  const backoff = Math.min(RESTART_BACKOFF_MS * 2 ** Math.max(mediaWatch.tries - 1, 0), RESTART_BACKOFF_MAX_MS);
+  if (mediaWatch.probing || now - mediaWatch.troubleSince < patience
+    || (mediaWatch.tries > 0 && now - mediaWatch.lastTry < backoff)) return;
   mediaWatch.lastTry = now;
+  mediaWatch.tries += 1;
   recoverMedia(troubled);
 }
 
@@ -488,6 +493,7 @@ function closeMedia() {
   media = null;
   mediaWatch.seen = { pub: false, sub: false };
   mediaWatch.troubleSince = 0;
+  mediaWatch.tries = 0;
   tiles.clear();
 }
 
