@@ -171,13 +171,21 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	if !d.bound {
 		return
 	}
-	if q != d.current {
+	switch {
+	case q != d.current:
 		if q != d.target || !keyframe {
 			return
 		}
 		d.switchTo(q, h, now)
-	} else if d.started && seqBefore(h.SequenceNumber, d.switchSeq) {
+	case !d.started:
+		d.switchTo(q, h, now) // audio starts on any packet
+	case seqBefore(h.SequenceNumber, d.switchSeq):
 		return // older than the switch point: its numbers belong to the old layer
+	}
+	if h.SequenceNumber-d.switchSeq > 0x4000 && h.SequenceNumber-d.switchSeq < 0x8000 {
+		// Keep the switch point trailing, so that the check above never
+		// wraps around the sequence space.
+		d.switchSeq = h.SequenceNumber - 0x4000
 	}
 	outSeq := h.SequenceNumber - d.seqOffset
 	outTs := h.Timestamp - d.tsOffset

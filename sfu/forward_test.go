@@ -193,3 +193,25 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
+
+func TestAudioForwardsAcrossTheWholeSequenceSpace(t *testing.T) {
+	up, downs, ws := testTrack(t, []int{0}, 1)
+	up.kind = webrtc.RTPCodecTypeAudio
+	d, w := downs[0], ws[0]
+	d.current, d.target = 0, 0
+	var hdr rtp.Header
+	buf := make([]byte, 100)
+	now := time.Now().UnixNano()
+	// Starting above 2^15 and wrapping through zero, nothing is dropped.
+	for i := range 70000 {
+		seq := uint16(40000 + i)
+		h := rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(i * 960), SSRC: 7}
+		n, _ := h.MarshalTo(buf)
+		now += int64(20 * time.Millisecond)
+		up.layer(0).handle(buf[:n+3], &hdr, false, now)
+	}
+	if d.packets != 70000 {
+		t.Errorf("forwarded %d of 70000 audio packets", d.packets)
+	}
+	_ = w
+}
