@@ -186,6 +186,14 @@ func (p *participant) run(ctx context.Context, r *runner) {
 				p.mu.Unlock()
 			case m.Type == "error" && m.Fatal:
 				p.fail(fmt.Errorf("server error %s: %s", m.Code, m.Message))
+			case m.Type == "layers":
+				// Dynacast: send only the layers someone receives.
+				p.mu.Lock()
+				pub := p.pub
+				p.mu.Unlock()
+				if pub != nil {
+					pub.SetActiveLayers(m.Active)
+				}
 			}
 		}
 	}

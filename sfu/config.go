@@ -51,6 +51,7 @@ func (cfg Config) SettingEngine() (webrtc.SettingEngine, error) {
 	}
 	if cfg.Net != nil {
 		se.SetNet(cfg.Net)
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // no multicast in a simulated network
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
 		// Host candidates carry the public address instead of the local one.

@@ -91,6 +91,8 @@ type Message struct {
 	Message       string                   `json:"message"`
 	Fatal         bool                     `json:"fatal"`
 	Ref           string                   `json:"ref"`
+	TrackID       string                   `json:"trackId"`
+	Active        []string                 `json:"active"`
 	// Resumed is set in a welcome (and EventReconnected) when the server
 	// kept the participant's media session from an earlier connection.
 	Resumed bool `json:"resumed"`
