@@ -13,6 +13,8 @@
 // their ICE username fragment is set (after an ICE restart the new
 // candidates may overtake the description that carries them).
 
+import { sendEncodingsForTrack, preferCodec, applyActive } from './simulcast.js';
+
 // MAX_PENDING bounds the candidates waiting for their description.
 const MAX_PENDING = 64;
 
@@ -119,6 +121,11 @@ export class CallMedia {
     this.pub = new Side('pub');
     this.sub = new Side('sub');
     this.senders = { audio: null, video: null };
+    // Dynacast (a `layers` message): the rids the media server wants sent,
+    // or null until it says; applied in order, and again after each answer.
+    this.wantedLayers = null;
+    this.layersMsg = null; // the last `layers` message
+    this.layersQueue = Promise.resolve();
     this.publishing = false;
     this.offerPending = false; // a publisher offer awaits its answer
     this.renegotiate = false; // another publisher offer is wanted after that
@@ -147,11 +154,112 @@ export class CallMedia {
     if (this.publishing || this.closed) return;
     this.publishing = true;
     const pc = this.newPC(this.pub);
-    for (const track of stream.getTracks()) {
-      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-      this.senders[track.kind] = t.sender;
-    }
+    for (const track of stream.getTracks()) this.addSender(pc, track, stream);
     if (pc.getTransceivers().length > 0) this.offer();
+  }
+
+  // addSender adds a send-only transceiver for a local track: the camera as
+  // simulcast encodings with VP8 preferred (simulcast.js), the microphone
+  // as it is.
+  addSender(pc, track, stream) {
+    const init = { direction: 'sendonly', streams: [stream] };
+    if (track.kind === 'video') init.sendEncodings = sendEncodingsForTrack(track);
+    const t = pc.addTransceiver(track, init);
+    if (track.kind === 'video') preferCodec(t);
+    this.senders[track.kind] = t.sender;
+    return t;
+  }
+
+  // setLayers pauses the camera's simulcast encodings nobody watches and
+  // resumes the others: a `layers` message {trackId, active}. There is one
+  // camera, so trackId (the track the offer announced, which a camera
+  // switch does not change) only goes into the record.
+  setLayers(msg) {
+    if (!msg || !Array.isArray(msg.active)) return;
+    this.layersMsg = { trackId: msg.trackId || '', active: msg.active.filter((r) => typeof r === 'string') };
+    this.wantedLayers = this.layersMsg.active;
+    this.applyLayers();
+  }
+
+  applyLayers() {
+    const wanted = this.wantedLayers;
+    if (!wanted) return;
+    this.layersQueue = this.layersQueue.then(async () => {
+      if (this.closed || wanted !== this.wantedLayers) return;
+      await applyActive(this.senders.video, wanted);
+    }).catch((err) => console.warn('gatehouse: simulcast layers not applied', err));
+  }
+
+  // publishInfo describes what the camera sender sends: its encodings with
+  // their active flags, the rids the media server last asked for (null
+  // before any `layers` message), the negotiated codec, and the
+  // outbound-rtp figures of each encoding.
+  async publishInfo() {
+    const sender = this.senders.video;
+    const out = { encodings: [], serverActive: this.layersMsg ? [...this.layersMsg.active] : null, codec: '', outbound: [], availableOutgoingBitrate: 0 };
+    if (!sender) return out;
+    const params = sender.getParameters();
+    out.encodings = (params.encodings || []).map((e) => ({
+      rid: e.rid || '',
+      active: e.active !== false,
+      maxBitrate: e.maxBitrate || 0,
+      scaleResolutionDownBy: e.scaleResolutionDownBy || 1,
+    }));
+    if (params.codecs && params.codecs[0]) out.codec = params.codecs[0].mimeType;
+    let report;
+    try {
+      report = await sender.getStats();
+    } catch {
+      return out;
+    }
+    report.forEach((r) => {
+      // The browser's estimate of its uplink to the media server, which
+      // decides how many of the layers it can send.
+      if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate) out.availableOutgoingBitrate = r.availableOutgoingBitrate;
+      if (r.type !== 'outbound-rtp' || (r.kind || r.mediaType) !== 'video') return;
+      const codec = r.codecId && report.get(r.codecId);
+      if (codec && !out.codec) out.codec = codec.mimeType;
+      out.outbound.push({
+        rid: r.rid || '',
+        ssrc: r.ssrc,
+        bytesSent: r.bytesSent || 0,
+        packetsSent: r.packetsSent || 0,
+        framesEncoded: r.framesEncoded || 0,
+        frameWidth: r.frameWidth || 0,
+        frameHeight: r.frameHeight || 0,
+        active: r.active !== false,
+        qualityLimitationReason: r.qualityLimitationReason || '',
+      });
+    });
+    out.outbound.sort((a, b) => a.rid.localeCompare(b.rid));
+    return out;
+  }
+
+  // transports gives each connection's DTLS/SRTP parameters: {pub, sub},
+  // each {srtpCipher, dtlsCipher, tlsVersion, dtlsState, dtlsRole} or null.
+  // The DTLS server of a connection chooses its SRTP profile.
+  async transports() {
+    const one = async (side) => {
+      if (!side.pc) return null;
+      let report;
+      try {
+        report = await side.pc.getStats();
+      } catch {
+        return null;
+      }
+      let t = null;
+      report.forEach((r) => {
+        if (r.type === 'transport' && (!t || r.selectedCandidatePairId)) t = r;
+      });
+      return t ? {
+        srtpCipher: t.srtpCipher || '',
+        dtlsCipher: t.dtlsCipher || '',
+        tlsVersion: t.tlsVersion || '',
+        dtlsState: t.dtlsState || '',
+        dtlsRole: t.dtlsRole || '',
+      } : null;
+    };
+    return { pub: await one(this.pub), sub: await one(this.sub) };
   }
 
   // offer sends a publisher offer, or asks for one more after the pending one.
@@ -232,6 +340,7 @@ export class CallMedia {
       await pc.setRemoteDescription({ type: 'answer', sdp });
       await this.pub.flush();
       this.offerPending = false;
+      this.applyLayers(); // in case a `layers` message came mid-negotiation
       if (this.renegotiate) {
         this.renegotiate = false;
         this.offer();
@@ -280,8 +389,7 @@ export class CallMedia {
       return;
     }
     if (!track || !this.publishing || !this.pub.pc) return;
-    const t = this.pub.pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-    this.senders[kind] = t.sender;
+    this.addSender(this.pub.pc, track, stream);
     this.offer();
   }
 
@@ -299,6 +407,24 @@ export class CallMedia {
       });
     }
     return { framesDecoded, packetsReceived };
+  }
+
+  // inbound lists the video inbound-rtp streams of the subscriber
+  // connection: {trackIdentifier, frameWidth, frameHeight, framesDecoded}.
+  async inbound() {
+    const out = [];
+    if (!this.sub.pc) return out;
+    const report = await this.sub.pc.getStats();
+    report.forEach((r) => {
+      if (r.type !== 'inbound-rtp' || (r.kind || r.mediaType) !== 'video') return;
+      out.push({
+        trackIdentifier: r.trackIdentifier || '',
+        frameWidth: r.frameWidth || 0,
+        frameHeight: r.frameHeight || 0,
+        framesDecoded: r.framesDecoded || 0,
+      });
+    });
+    return out;
   }
 
   // setIceServers applies fresh ICE servers (an `iceServers` message: new

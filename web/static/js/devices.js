@@ -2,9 +2,13 @@
 // microphone level meter of the device check.
 
 const AUDIO = { echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-// Modest video: prison and family networks are often slow; the server and
-// the browser adapt further from here.
-const VIDEO = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 } };
+// 720p where the camera has it, so that the camera can be published as
+// three simulcast layers (simulcast.js: browsers allow three only from about
+// 960x540). Nobody has to receive all of it: prison and family networks are
+// often slow, and the media server sends each viewer the 180p or 360p layer
+// when that is what their network (or tile) takes; the sending browser drops
+// its top layers by itself when its own uplink is slow.
+const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 24, max: 30 } };
 
 // DeviceError carries a plain-English message for the device check.
 export class DeviceError extends Error {

@@ -28,11 +28,40 @@
 //                             session (welcome with resumed: true)
 //   window.gatehouse.connectionStates()  {pub, sub}: each peer connection's
 //                             connectionState, or null
+//   window.gatehouse.publishing()  Promise of the camera sender:
+//                             {encodings: [{rid, active, maxBitrate,
+//                             scaleResolutionDownBy}], serverActive (the
+//                             rids of the last `layers` message, or null),
+//                             codec, outbound: [{rid, bytesSent,
+//                             framesEncoded, frameWidth, frameHeight, ...}],
+//                             availableOutgoingBitrate (the browser's uplink
+//                             estimate, bit/s)}
+//   window.gatehouse.mediaStats()  the last `stats` message, or null
+//   window.gatehouse.connectionQuality()  {level: 'good' | 'fair' | 'poor' |
+//                             'unknown' (shown), measured (the last report's)}
+//   window.gatehouse.receivedLayers()  Promise of {participantId: {layer (the
+//                             server's, from `stats`), frameWidth,
+//                             frameHeight, framesDecoded}}
+//   window.gatehouse.speakers()  the last `speakers` list [{participantId,
+//                             level}], loudest first
+//   window.gatehouse.activeSpeaker()  {loudest ('self', a participant id or
+//                             ''), featured (the large tile's id or '')}
+//   window.gatehouse.qualityRequests()  {participantId: layer} sent
+//   window.gatehouse.setQuality(pid, layer)  ask for at most layer ('q', 'h',
+//                             'f' or 'none') of pid's video whatever the
+//                             tile size; null: back to the tile size
+//   window.gatehouse.transports()  Promise of {pub, sub}: each connection's
+//                             {srtpCipher, dtlsCipher, tlsVersion, dtlsState,
+//                             dtlsRole ('client': the server chose the SRTP
+//                             profile)}
 
 import { Signal, signallingURL } from './signal.js';
 import { CallMedia, describePath } from './call.js';
 import { Devices } from './devices.js';
 import { Tiles } from './tiles.js';
+import { QualityRequests } from './quality.js';
+import { ActiveSpeaker } from './speakers.js';
+import { ConnectionIndicator } from './netstats.js';
 import { errorInfo, endedText, canRejoin } from './messages.js';
 import { countdown, spokenDuration, localTimeOf, localDateOf } from './time.js';
 
@@ -112,12 +141,40 @@ const devices = new Devices({
 devices.attach($('waiting-video'));
 devices.attach($('call-video'));
 
+const nameOf = (pid) => (participants.get(pid) || {}).name || 'Someone';
+
 const tiles = new Tiles({
   container: $('tiles'),
-  nameOf: (pid) => (participants.get(pid) || {}).name || 'Someone',
+  nameOf,
   onSoundBlocked: () => { $('sound').hidden = false; },
-  onChange: () => updatePeople(),
+  onChange: () => {
+    updatePeople();
+    speaker.tilesChanged();
+    quality.sync();
+  },
 });
+
+// Simulcast, active speaker and connection quality (PROTOCOL.md: quality,
+// speakers, stats).
+const quality = new QualityRequests({
+  send: (msg) => send(msg),
+  canSend: () => state === 'live' && welcomed && !!media,
+  tileOf: (pid) => tiles.tileOf(pid),
+  ids: () => tiles.ids(),
+});
+const speaker = new ActiveSpeaker({
+  tiles,
+  selfTile: $('self-tile'),
+  selfId: () => (me ? me.id : ''),
+  nameOf,
+  announcer: $('speaker-status'),
+});
+const netIndicator = new ConnectionIndicator({
+  label: $('call-quality'),
+  detailsEl: $('call-quality-details'),
+  announce: (text) => say(text),
+});
+let lastStats = null; // the last `stats` message
 
 function serverNow() {
   return Date.now() + clockOffset;
@@ -318,6 +375,9 @@ function handle(msg) {
     case 'error': return onProtocolError(msg);
     case 'pong': return onPong(msg);
     case 'iceServers': return onIceServers(msg);
+    case 'layers': if (media) media.setLayers(msg); return undefined;
+    case 'speakers': speaker.update(msg.speakers); return undefined;
+    case 'stats': return onStats(msg);
     default: return undefined; // newer servers may add types: ignore
   }
 }
@@ -362,9 +422,18 @@ function onWelcome(msg) {
     }
   }
   if (back) say(msg.resumed ? 'You are back in your visit.' : 'You are back in your visit. Reconnecting the video…');
+  if (!msg.resumed) quality.reset(); // a new media session: ask again
   if (!media) media = newMedia(iceServers);
   if (call.state === 'live') goLive();
   else goWaiting();
+  quality.schedule();
+}
+
+// onStats keeps the media server's figures for this connection (every 5 s)
+// and shows them as the connection indicator.
+function onStats(msg) {
+  lastStats = msg;
+  netIndicator.update(msg);
 }
 
 // onIceServers applies fresh relay credentials (sent before the old ones
@@ -495,6 +564,9 @@ function closeMedia() {
   mediaWatch.troubleSince = 0;
   mediaWatch.tries = 0;
   tiles.clear();
+  speaker.clear();
+  netIndicator.reset();
+  lastStats = null;
 }
 
 function onParticipantJoined(p) {
@@ -652,6 +724,8 @@ $('retry').addEventListener('click', () => {
   join();
 });
 $('reload').addEventListener('click', () => window.location.reload());
+// The connection details close with Escape, as tooltips should.
+$('call-quality').addEventListener('keydown', (ev) => { if (ev.key === 'Escape') ev.currentTarget.blur(); });
 $('rejoin').addEventListener('click', () => window.location.reload());
 // Any first gesture lets the level meter (and blocked sound) start.
 document.addEventListener('pointerdown', () => devices.resumeAudio(), { once: true });
@@ -692,6 +766,25 @@ window.gatehouse = {
   },
   resumes: () => resumes,
   connectionStates: () => (media ? media.connectionStates() : { pub: null, sub: null }),
+  publishing: async () => (media ? media.publishInfo() : { encodings: [], serverActive: null, codec: '', outbound: [] }),
+  mediaStats: () => lastStats,
+  connectionQuality: () => netIndicator.state(),
+  receivedLayers: async () => {
+    const out = {};
+    const layers = (lastStats && lastStats.layers) || {};
+    for (const [pid, layer] of Object.entries(layers)) out[pid] = { layer, frameWidth: 0, frameHeight: 0, framesDecoded: 0 };
+    for (const v of media ? await media.inbound() : []) {
+      const pid = tiles.ownerOf(v.trackIdentifier);
+      if (!pid) continue;
+      out[pid] = { layer: (out[pid] || {}).layer || '', frameWidth: v.frameWidth, frameHeight: v.frameHeight, framesDecoded: v.framesDecoded };
+    }
+    return out;
+  },
+  speakers: () => speaker.state().speakers,
+  activeSpeaker: () => { const s = speaker.state(); return { loudest: s.loudest, featured: s.featured }; },
+  qualityRequests: () => quality.requests(),
+  setQuality: (pid, layer) => quality.setOverride(pid, layer),
+  transports: async () => (media ? media.transports() : { pub: null, sub: null }),
   forceRelay: (transport) => {
     if (!['udp', 'tcp', 'tls', 'any', ''].includes(transport)) throw new Error(`unknown relay transport ${transport}`);
     if (media) throw new Error('forceRelay must come before joining');

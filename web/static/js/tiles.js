@@ -22,6 +22,47 @@ export class Tiles {
     this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, status, tracks:Set}
     this.watched = new WeakSet();
     this.statuses = new Map(); // pid -> text shown over their tile ('' for none)
+    this.speaking = ''; // pid whose tile shows "Speaking", or ''
+    this.featured = ''; // pid in the large tile (speaker layout), or ''
+  }
+
+  has(pid) {
+    return this.tiles.has(pid);
+  }
+
+  // ownerOf gives the participant whose tile holds the track with this id.
+  ownerOf(trackId) {
+    for (const [pid, t] of this.tiles) {
+      for (const x of t.tracks) if (x.id === trackId) return pid;
+    }
+    return '';
+  }
+
+  // tileOf gives a participant's tile elements {el, video}, or null.
+  tileOf(pid) {
+    const t = this.tiles.get(pid);
+    return t ? { el: t.el, video: t.video } : null;
+  }
+
+  // setSpeaking marks the loudest speaker's tile ('' for nobody): a border
+  // and a "Speaking" label, now or when their tile appears.
+  setSpeaking(pid) {
+    this.speaking = pid || '';
+    for (const [id, t] of this.tiles) this.markSpeaking(id, t);
+  }
+
+  markSpeaking(pid, t) {
+    const on = pid === this.speaking;
+    t.el.classList.toggle('speaking', on);
+    t.speakingBadge.hidden = !on;
+  }
+
+  // setFeatured shows one participant in the large tile, the others in a
+  // row of small ones ('' for an even grid).
+  setFeatured(pid) {
+    this.featured = pid || '';
+    for (const [id, t] of this.tiles) t.el.classList.toggle('featured', id === this.featured);
+    this.container.dataset.layout = this.featured && this.tiles.has(this.featured) ? 'speaker' : 'grid';
   }
 
   get size() {
@@ -54,12 +95,19 @@ export class Tiles {
     const status = document.createElement('p');
     status.className = 'tile-status';
     status.hidden = true;
-    el.append(video, avatar, audio, label, status);
+    const speakingBadge = document.createElement('span');
+    speakingBadge.className = 'tile-speaking';
+    speakingBadge.textContent = 'Speaking';
+    speakingBadge.hidden = true;
+    el.append(video, avatar, audio, label, speakingBadge, status);
     this.container.append(el);
-    t = { el, video, audio, label, avatar, status, tracks: new Set() };
+    t = { el, video, audio, label, avatar, status, speakingBadge, tracks: new Set() };
     this.tiles.set(pid, t);
     this.rename(pid);
     this.showStatus(pid);
+    this.markSpeaking(pid, t);
+    el.classList.toggle('featured', pid === this.featured);
+    if (pid === this.featured) this.container.dataset.layout = 'speaker';
     this.onChange();
     return t;
   }
@@ -150,6 +198,7 @@ export class Tiles {
     t.audio.srcObject = null;
     t.el.remove();
     this.tiles.delete(pid);
+    if (pid === this.featured) this.container.dataset.layout = 'grid';
     this.onChange();
   }
 
