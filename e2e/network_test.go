@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -285,7 +284,6 @@ type expectation struct {
 // (q, 320x180) with no long freeze, and lose next to no audio once NACKs
 // have done their work; the clean visitor receives a higher layer.
 func TestNetworkPoorReceiverGetsLowerLayer(t *testing.T) {
-	knownSFUIssues(t)
 	clip := loadClip(t)
 	v := startNetVisit(t, clip, linkOptions{LossPercent: poorLoss, Delay: poorDelay,
 		RateBitsPerSecond: poorRate, BurstBytes: poorBurst, QueueBytes: poorQueue}, poorLoss)
@@ -315,13 +313,6 @@ func TestNetworkCleanBaseline(t *testing.T) {
 // loss the estimate falls to its 100 kbit/s floor, the video is paused
 // and never resumes. Set GATEHOUSE_NETWORK_TESTS=1 to run it anyway;
 // remove the call once the media server passes.
-func knownSFUIssues(t *testing.T) {
-	t.Helper()
-	if os.Getenv("GATEHOUSE_NETWORK_TESTS") == "" {
-		t.Skip("known media-server issues under loss (issue 4); GATEHOUSE_NETWORK_TESTS=1 runs it")
-	}
-}
-
 // measure lets media flow for d from now (the publisher is connected),
 // logging the timeline, then logs every figure and checks each
 // expectation.

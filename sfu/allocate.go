@@ -13,20 +13,51 @@ const (
 	headroom    = 0.9             // share of the estimate that may be used
 	rembFresh   = 5 * time.Second // a REMB older than this is ignored
 	// lowestSlack lets the lowest layer through when it needs up to this
-	// much more than the estimate: pausing video is the last resort. A
-	// track without simulcast has nothing lower to fall back to, and the
-	// publisher adapts its one encoding to its own uplink, so it gets more.
-	lowestSlack      = 1.25
-	singleLayerSlack = 2.0
-	estimateWarmUp   = 5 * time.Second // before this, never pause for bandwidth
+	// much more than the estimate: pausing video is the last resort, for a
+	// link that cannot carry a third of it.
+	lowestSlack    = 3.0
+	estimateWarmUp = 5 * time.Second // before this, never pause or upgrade for bandwidth
+	// sustainedLoss is the smoothed loss above which the loss-based
+	// estimate also counts.
+	sustainedLoss = 0.25
+	// upgradeLoss is the smoothed loss above which no layer goes up: as in
+	// GCC's own loss controller, a link that loses packets is not probed
+	// with more of them.
+	upgradeLoss = 0.02
+	// lossMemory is how long after a receiver report showed such loss the
+	// link counts as lossy.
+	lossMemory = 10 * time.Second
+	// An upgrade followed by a downgrade within failedUpgrade was a failed
+	// probe of the link: the next upgrade waits twice as long, up to
+	// maxUpgradeHold.
+	failedUpgrade  = 10 * time.Second
+	maxUpgradeHold = time.Minute
 )
 
-// estimate returns the bandwidth available towards the participant, bit/s:
-// the transport-wide congestion controller's estimate when the subscriber
-// sends that feedback, else its REMB, else the initial guess.
+// estimate returns the bandwidth available towards the participant, bit/s.
+// With transport-wide feedback it is the delay-based estimate of Pion's
+// GCC: steady random loss (a poor Wi-Fi or mobile link loses a few percent
+// whatever the rate) says nothing about capacity and is repaired by NACKs,
+// so the loss-based estimate is used only while loss stays above
+// sustainedLoss. Without transport-wide feedback it is the subscriber's
+// REMB, and before either the initial guess.
 func (p *Participant) estimate(now time.Time) int {
 	if p.twccNegotiated.Load() {
-		return p.bwe.GetTargetBitrate()
+		st := p.bwe.GetStats()
+		delay, _ := st["delayTargetBitrate"].(int)
+		lossTarget, _ := st["lossTargetBitrate"].(int)
+		loss, _ := st["averageLoss"].(float64)
+		p.sampleMu.Lock()
+		p.lossAvg = 0.8*p.lossAvg + 0.2*loss
+		sustained := p.lossAvg > sustainedLoss
+		p.sampleMu.Unlock()
+		if delay <= 0 {
+			return p.bwe.GetTargetBitrate()
+		}
+		if sustained && lossTarget > 0 {
+			return min(delay, lossTarget)
+		}
+		return delay
 	}
 	if at := p.rembAt.Load(); at != 0 && now.UnixNano()-at < int64(rembFresh) {
 		return int(p.remb.Load())
@@ -41,19 +72,37 @@ func (p *Participant) estimateTrusted(now time.Time) bool {
 	return at != 0 && now.UnixNano()-at >= int64(estimateWarmUp)
 }
 
+// allocation says why allocate runs.
+type allocation int
+
+const (
+	allocTick    allocation = iota // the room's periodic pass
+	allocNew                       // a new subscription: start it on its lowest layer
+	allocRequest                   // a quality request: apply it now
+)
+
 // allocate chooses the layer each of the participant's video subscriptions
 // should receive. Audio is served first and never paused. Video layers are
 // raised one step at a time, round robin, while the estimate allows; a
-// subscription whose lowest layer does not fit is paused. Going down takes
-// effect at once, going up only upgradeHold after the last change unless
-// initial is set (a new subscription or quality request).
-func (p *Participant) allocate(now time.Time, initial bool) {
+// subscription whose lowest layer does not fit even lowestSlack times is
+// paused. Going down takes effect at once. New subscriptions start on their
+// lowest layer (the first picture comes as fast, and nothing has measured
+// the link yet); going up waits until the estimate is trusted and for the
+// subscription's upgrade hold, which doubles after each failed upgrade.
+func (p *Participant) allocate(now time.Time, mode allocation) {
+	p.allocMu.Lock()
+	defer p.allocMu.Unlock()
+	p.allocateLocked(now, mode)
+}
+
+func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 	downs := p.downTracks()
 	if len(downs) == 0 {
 		return
 	}
 	budget := float64(p.estimate(now)) * headroom
 	trusted := p.estimateTrusted(now)
+	lossy := now.UnixNano()-p.lossSeenAt.Load() < int64(lossMemory)
 	var videos []*downTrack
 	for _, d := range downs {
 		if d.up.kind == webrtc.RTPCodecTypeAudio {
@@ -101,23 +150,22 @@ func (p *Participant) allocate(now time.Time, initial bool) {
 			continue
 		}
 		cost := float64(pl.d.up.bitrate(pl.allowed[0]))
-		slack := lowestSlack
-		if !pl.d.up.simulcast {
-			slack = singleLayerSlack
-		}
-		if cost <= budget*slack || !trusted {
+		if cost <= budget*lowestSlack || !trusted || mode == allocNew {
 			pl.level = 0
 			budget -= cost
 		}
 	}
-	for raised := true; raised; {
+	for raised := mode != allocNew; raised; {
 		raised = false
 		for i := range plans {
 			pl := &plans[i]
 			if pl.level < 0 || pl.level+1 >= len(pl.allowed) {
 				continue
 			}
-			cost := float64(pl.d.up.bitrate(pl.allowed[pl.level+1]) - pl.d.up.bitrate(pl.allowed[pl.level]))
+			// A layer that has just resumed (or is paused) measures low:
+			// going up counts at least its nominal rate.
+			next := pl.allowed[pl.level+1]
+			cost := float64(max(pl.d.up.bitrate(next), nominalBitrate[next]) - pl.d.up.bitrate(pl.allowed[pl.level]))
 			if cost <= budget {
 				pl.level++
 				budget -= cost
@@ -130,8 +178,15 @@ func (p *Participant) allocate(now time.Time, initial bool) {
 		if pl.level >= 0 {
 			q = pl.allowed[pl.level]
 		}
-		if q > pl.target && pl.target != layerPause && !initial && now.Sub(pl.changed) < upgradeHold {
+		if pl.target == layerPause && q != layerPause && mode == allocTick {
+			q = pl.allowed[0] // a paused subscription resumes on its lowest layer
+		}
+		if q > pl.target && pl.target != layerPause && mode == allocTick &&
+			(!trusted || lossy || now.Sub(pl.changed) < pl.d.holdFor()) {
 			continue
+		}
+		if mode == allocNew && pl.target != layerPause {
+			continue // already allocated
 		}
 		pl.d.setTarget(q, now)
 	}

@@ -42,6 +42,12 @@ func (cfg Config) SettingEngine() (webrtc.SettingEngine, error) {
 	// AES-GCM first: it encrypts and authenticates in one pass, which is
 	// most of the cost of sending a packet (AES-128 before AES-256).
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AEAD_AES_256_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	// The DTLS server chooses the SRTP profile: be it on the connections the
+	// clients offer too (publishers), so that browsers' own first choice
+	// (AES-CM) does not win there.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		return se, fmt.Errorf("dtls role: %w", err)
+	}
 	// Browsers hide host addresses behind mDNS names; resolve them, but
 	// never announce our own under one.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)

@@ -1,8 +1,6 @@
 package sfu
 
 import (
-	"encoding/binary"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,8 +15,12 @@ import (
 // power of two, at least the largest packet cache).
 const histSize = 1024
 
-// resendGap is the least time between two retransmissions of one packet.
-const resendGap = 100 * time.Millisecond
+// Retransmission limits: the least time between two resends of one packet
+// (and at least the round-trip time), and the most resends of it.
+const (
+	resendGap = 100 * time.Millisecond
+	maxResend = 3
+)
 
 // sentPacket maps one packet sent to a subscriber back to the cached packet
 // it came from.
@@ -27,6 +29,7 @@ type sentPacket struct {
 	ts       uint32 // timestamp sent
 	layer    int8
 	ok       bool
+	resends  uint8
 	resentAt int64 // unix nanoseconds
 }
 
@@ -42,9 +45,7 @@ type downTrack struct {
 	bound    bool
 	writer   webrtc.TrackLocalWriter
 	ssrc     uint32
-	rtxSSRC  uint32
 	pt       uint8
-	rtxPT    uint8
 	clock    uint32
 	extLevel uint8 // audio level id on the subscriber connection
 	extCapt  uint8 // capture time id on the subscriber connection
@@ -52,6 +53,8 @@ type downTrack struct {
 	current, target int // quality forwarded now, and wanted; layerPause for none
 	maxLayer        int // the subscriber's quality request
 	lastChange      time.Time
+	upgradedAt      time.Time     // when the target last went up
+	upgradeHold     time.Duration // least time from a change to the next upgrade
 	started         bool
 	switchSeq       uint16 // first sequence number forwarded of the current layer
 	seqOffset       uint16
@@ -59,7 +62,6 @@ type downTrack struct {
 	lastSeq         uint16
 	lastTs          uint32
 	lastAt          int64
-	rtxSeq          uint16
 	out             rtp.Header
 	hist            [histSize]sentPacket
 
@@ -68,7 +70,6 @@ type downTrack struct {
 
 	// Used only by the feedback goroutine, under mu while sending.
 	nackBuf []byte
-	rtxBuf  []byte
 	nackHdr rtp.Header
 	rtxHdr  rtp.Header
 
@@ -108,13 +109,6 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if !found {
 		return webrtc.RTPCodecParameters{}, webrtc.ErrUnsupportedCodec
 	}
-	var rtxPT uint8
-	apt := "apt=" + strconv.Itoa(int(codec.PayloadType))
-	for _, c := range ctx.CodecParameters() {
-		if strings.EqualFold(c.MimeType, webrtc.MimeTypeRTX) && c.SDPFmtpLine == apt {
-			rtxPT = uint8(c.PayloadType)
-		}
-	}
 	var level, capt uint8
 	twcc := false
 	for _, e := range ctx.HeaderExtensions() {
@@ -131,9 +125,7 @@ func (d *downTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	d.bound = true
 	d.writer = ctx.WriteStream()
 	d.ssrc = uint32(ctx.SSRC())
-	d.rtxSSRC = uint32(ctx.SSRCRetransmission())
 	d.pt = uint8(codec.PayloadType)
-	d.rtxPT = rtxPT
 	d.extLevel, d.extCapt = level, capt
 	d.mu.Unlock()
 	if twcc {
@@ -259,6 +251,14 @@ func (d *downTrack) setTarget(q int, now time.Time) {
 		d.mu.Unlock()
 		return
 	}
+	switch {
+	case q > d.target && d.target != layerPause:
+		d.upgradedAt = now
+	case q < d.target && now.Sub(d.upgradedAt) < failedUpgrade:
+		d.upgradeHold = min(2*d.holdLocked(), maxUpgradeHold) // the link did not carry it
+	case q < d.target:
+		d.upgradeHold = upgradeHold
+	}
 	d.target = q
 	d.lastChange = now
 	if q == layerPause {
@@ -280,19 +280,37 @@ func (d *downTrack) layerState() (current, target, maxLayer int, changed time.Ti
 	return d.current, d.target, d.maxLayer, d.lastChange
 }
 
+// holdFor returns how long after a change the subscription may go up.
+func (d *downTrack) holdFor() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.holdLocked()
+}
+
+func (d *downTrack) holdLocked() time.Duration {
+	if d.upgradeHold == 0 {
+		return upgradeHold
+	}
+	return d.upgradeHold
+}
+
 func (d *downTrack) setMaxLayer(q int) {
 	d.mu.Lock()
 	d.maxLayer = q
 	d.mu.Unlock()
 }
 
-// retransmit resends the packet the subscriber received as outSeq, on the
-// RTX stream when one was negotiated.
+// retransmit resends the packet the subscriber received as outSeq, with
+// its sequence number on the subscription's own SSRC. (Not on RTX: the
+// bandwidth estimator's writer knows only the media SSRC, and receivers
+// that cannot tell an RTX repair keep asking.) A packet is resent at most
+// maxResend times, a round trip apart.
 func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := &d.hist[outSeq&(histSize-1)]
-	if !d.bound || !e.ok || e.out != outSeq || now-e.resentAt < int64(resendGap) {
+	gap := max(int64(resendGap), d.rttNanos*5/4)
+	if !d.bound || !e.ok || e.out != outSeq || e.resends >= maxResend || now-e.resentAt < gap {
 		return false
 	}
 	l := d.up.layer(int(e.layer))
@@ -301,7 +319,6 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	}
 	if d.nackBuf == nil {
 		d.nackBuf = make([]byte, maxPacket)
-		d.rtxBuf = make([]byte, maxPacket+2)
 	}
 	n := l.cache.get(e.in, d.nackBuf)
 	if n == 0 {
@@ -326,18 +343,12 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	o.Marker = h.Marker
 	o.Timestamp = e.ts
 	d.copyExtensions(h, o)
-	if d.rtxSSRC != 0 && d.rtxPT != 0 {
-		o.SSRC, o.PayloadType, o.SequenceNumber = d.rtxSSRC, d.rtxPT, d.rtxSeq
-		d.rtxSeq++
-		binary.BigEndian.PutUint16(d.rtxBuf, outSeq)
-		payload = d.rtxBuf[:2+copy(d.rtxBuf[2:], payload)]
-	} else {
-		o.SSRC, o.PayloadType, o.SequenceNumber = d.ssrc, d.pt, outSeq
-	}
+	o.SSRC, o.PayloadType, o.SequenceNumber = d.ssrc, d.pt, outSeq
 	if _, err := d.writer.WriteRTP(o, payload); err != nil {
 		return false
 	}
 	e.resentAt = now
+	e.resends++
 	d.resent++
 	return true
 }

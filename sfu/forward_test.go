@@ -60,7 +60,6 @@ func testTrack(t testing.TB, layers []int, n int) (*upTrack, []*downTrack, []*ca
 		d := newDownTrack(up, sub, layerF)
 		w := &captureWriter{}
 		d.bound, d.writer, d.ssrc, d.pt = true, w, uint32(5000+i), 96
-		d.rtxSSRC, d.rtxPT = uint32(6000+i), 97
 		d.target = layers[0]
 		up.addDown(d)
 		downs = append(downs, d)
@@ -139,25 +138,30 @@ func TestLayerSwitchKeepsOneContinuousStream(t *testing.T) {
 	if got := w.payloads[12][len(w.payloads[12])-1]; got != layerH {
 		t.Errorf("after the switch the payload is from layer %d", got)
 	}
-	// The subscriber asks for packet 12 (h's key frame) again: RTX carries
-	// the original sequence number and the same payload.
+	// The subscriber asks for packet 12 (h's key frame) again: it is resent
+	// as it was sent, same SSRC, sequence number and payload, at most
+	// maxResend times and never twice within the resend gap.
 	lost := w.headers[12].SequenceNumber
 	if !d.retransmit(lost, now) {
 		t.Fatal("retransmit refused")
 	}
-	rtx := w.headers[len(w.headers)-1]
-	body := w.payloads[len(w.payloads)-1]
-	if rtx.SSRC != d.rtxSSRC || rtx.PayloadType != d.rtxPT {
-		t.Errorf("retransmission on SSRC %d PT %d, want RTX %d/%d", rtx.SSRC, rtx.PayloadType, d.rtxSSRC, d.rtxPT)
+	re := w.headers[len(w.headers)-1]
+	if re.SSRC != d.ssrc || re.SequenceNumber != lost || re.Timestamp != w.headers[12].Timestamp {
+		t.Errorf("resent as SSRC %d seq %d ts %d, want %d/%d/%d", re.SSRC, re.SequenceNumber, re.Timestamp, d.ssrc, lost, w.headers[12].Timestamp)
 	}
-	if osn := binary.BigEndian.Uint16(body); osn != lost {
-		t.Errorf("RTX original sequence number %d, want %d", osn, lost)
-	}
-	if string(body[2:]) != string(w.payloads[12]) {
-		t.Error("RTX payload differs from the original")
+	if string(w.payloads[len(w.payloads)-1]) != string(w.payloads[12]) {
+		t.Error("resent payload differs from the original")
 	}
 	if d.retransmit(lost, now+int64(time.Millisecond)) {
 		t.Error("the same packet was resent twice within the resend gap")
+	}
+	for i := 1; i < maxResend; i++ {
+		if !d.retransmit(lost, now+int64(i)*int64(time.Second)) {
+			t.Errorf("resend %d refused", i+1)
+		}
+	}
+	if d.retransmit(lost, now+int64(10*time.Second)) {
+		t.Errorf("resent more than %d times", maxResend)
 	}
 	// Pausing stops at once; resuming waits for a key frame.
 	d.setTarget(layerPause, time.Now())

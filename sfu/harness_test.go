@@ -133,7 +133,11 @@ func (p *peer) SendOffer(sdp string) {
 		}
 		go func() {
 			if err := p.part.HandleAnswer(ans.SDP); err != nil {
-				p.t.Errorf("handle answer: %v", err)
+				select {
+				case <-p.done: // closing: the participant may be gone
+				default:
+					p.t.Errorf("handle answer: %v", err)
+				}
 			}
 		}()
 	})

@@ -29,6 +29,7 @@ type Participant struct {
 	remb           atomic.Int64 // the subscriber's last REMB, bit/s
 	rembAt         atomic.Int64 // when it came, unix nanoseconds
 	subConnectedAt atomic.Int64 // unix nanoseconds; 0 while not connected
+	lossSeenAt     atomic.Int64 // last receiver report with loss above upgradeLoss
 
 	// published is guarded by room.mu, so that a joiner and a new track
 	// never miss each other.
@@ -47,6 +48,9 @@ type Participant struct {
 
 	sampleMu sync.Mutex
 	sampled  sampleState
+	lossAvg  float64 // smoothed loss the estimator reports, under sampleMu
+
+	allocMu sync.Mutex // one layer allocation at a time
 
 	closeOnce sync.Once
 	wg        sync.WaitGroup // forwarders and RTCP readers
@@ -335,7 +339,7 @@ func (p *Participant) subscribe(t *upTrack) bool {
 	p.mu.Unlock()
 	t.addDown(d)
 	if t.kind == webrtc.RTPCodecTypeVideo {
-		p.allocate(time.Now(), true)
+		p.allocate(time.Now(), allocRequest)
 	}
 	return true
 }
@@ -397,7 +401,7 @@ func (p *Participant) SetMaxLayer(publisher, rid string) error {
 	for _, d := range ds {
 		d.setMaxLayer(q)
 	}
-	p.allocate(time.Now(), true)
+	p.allocate(time.Now(), allocRequest)
 	return nil
 }
 

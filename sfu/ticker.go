@@ -28,7 +28,7 @@ func (r *Room) run() {
 				r.sample(ps, tracks, now)
 			}
 			for _, p := range ps {
-				p.allocate(now, false)
+				p.allocate(now, allocTick)
 			}
 			for _, t := range tracks {
 				t.dynacast(now)

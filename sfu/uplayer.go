@@ -36,6 +36,7 @@ type recvStats struct {
 	cycles         uint32 // sequence number wraps, shifted by 16
 	jitter         float64
 	lastTransit    int64
+	lastArrival    int64 // unix nanoseconds
 	// At the last sample, for rates and loss per interval.
 	sampledAt                    time.Time
 	sampledBytes, sampledPackets uint64
@@ -110,6 +111,10 @@ func (l *upLayer) observe(h *rtp.Header, size int, now int64) {
 	if clock := int64(l.track.codec.ClockRate); clock > 0 {
 		arrival := now / int64(time.Millisecond) * clock / 1000
 		transit := arrival - int64(h.Timestamp)
+		if s.lastArrival != 0 && now-s.lastArrival > int64(time.Second) {
+			s.lastTransit = 0 // a paused layer resumed: not jitter
+		}
+		s.lastArrival = now
 		if s.lastTransit != 0 {
 			d := transit - s.lastTransit
 			if d < 0 {

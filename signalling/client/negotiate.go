@@ -257,10 +257,21 @@ func (c *Client) flush(target string, pc *webrtc.PeerConnection) {
 }
 
 // onTrack counts the RTP packets of a received track by publisher.
-func (c *Client) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	pid := t.StreamID()
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
-	c.wg.Add(1)
+	// Reading the receiver's RTCP lets the interceptors see the server's
+	// sender reports, so that receiver reports carry them back (the
+	// server's round-trip time).
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		for {
+			if _, _, err := recv.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
 	go func() {
 		defer c.wg.Done()
 		for {
