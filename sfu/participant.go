@@ -44,6 +44,8 @@ type Participant struct {
 	pending     bool           // something changed while it was
 	restart     bool           // the next subscriber offer restarts ICE
 	candidates  map[Target][]webrtc.ICECandidateInit
+	holdCands   map[Target]bool // between setting and sending a local description
+	heldCands   map[Target][]webrtc.ICECandidateInit
 	closed      bool
 
 	sampleMu sync.Mutex
@@ -66,6 +68,8 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 		senders:    make(map[*downTrack]*webrtc.RTPSender),
 		maxLayers:  make(map[string]int),
 		candidates: make(map[Target][]webrtc.ICECandidateInit),
+		holdCands:  make(map[Target]bool),
+		heldCands:  make(map[Target][]webrtc.ICECandidateInit),
 	}
 	p.sig.Store(&signallerBox{sig})
 	var err error
@@ -85,9 +89,18 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 // watch trickles pc's candidates and logs its state.
 func (p *Participant) watch(t Target, pc *webrtc.PeerConnection) {
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c != nil {
-			p.signaller().SendCandidate(t, c.ToJSON())
+		if c == nil {
+			return
 		}
+		p.mu.Lock()
+		if p.holdCands[t] {
+			// The description these belong to has not been sent yet.
+			p.heldCands[t] = append(p.heldCands[t], c.ToJSON())
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		p.signaller().SendCandidate(t, c.ToJSON())
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("peer connection state", "target", t, "state", s.String())
@@ -133,6 +146,26 @@ func (p *Participant) RestartICE() {
 	p.negotiate()
 }
 
+// holdCandidates keeps connection t's new local candidates back until
+// releaseCandidates, so that they never reach the client before the
+// description (with its ICE credentials, after a restart) they belong to.
+func (p *Participant) holdCandidates(t Target) {
+	p.mu.Lock()
+	p.holdCands[t] = true
+	p.mu.Unlock()
+}
+
+func (p *Participant) releaseCandidates(t Target) {
+	p.mu.Lock()
+	held := p.heldCands[t]
+	delete(p.heldCands, t)
+	p.holdCands[t] = false
+	p.mu.Unlock()
+	for _, c := range held {
+		p.signaller().SendCandidate(t, c)
+	}
+}
+
 // ID returns the participant id.
 func (p *Participant) ID() string { return p.id }
 
@@ -156,11 +189,14 @@ func (p *Participant) HandleOffer(sdp string) error {
 	if err != nil {
 		return fmt.Errorf("%w: publisher answer: %v", ErrNegotiation, err)
 	}
+	p.holdCandidates(Publisher)
 	if err := p.pub.SetLocalDescription(answer); err != nil {
+		p.releaseCandidates(Publisher)
 		return fmt.Errorf("%w: publisher local description: %v", ErrNegotiation, err)
 	}
 	p.flushCandidates(Publisher)
 	p.signaller().SendAnswer(answer.SDP)
+	p.releaseCandidates(Publisher)
 	return nil
 }
 
@@ -245,9 +281,11 @@ func (p *Participant) negotiate() {
 
 	offer, err := p.sub.CreateOffer(opts)
 	if err == nil {
+		p.holdCandidates(Subscriber)
 		err = p.sub.SetLocalDescription(offer)
 	}
 	if err != nil {
+		p.releaseCandidates(Subscriber)
 		p.log.Warn("subscriber offer failed", "err", err)
 		p.mu.Lock()
 		p.negotiating = false
@@ -255,6 +293,7 @@ func (p *Participant) negotiate() {
 		return
 	}
 	p.signaller().SendOffer(offer.SDP)
+	p.releaseCandidates(Subscriber)
 }
 
 // onTrack starts forwarding a track, or one simulcast layer of a track,
