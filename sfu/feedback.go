@@ -42,6 +42,7 @@ func (p *Participant) readFeedback(d *downTrack, sender *webrtc.RTPSender) {
 					})
 				}
 				media.NACKs.Add(float64(asked))
+				p.nacked.Add(uint64(asked))
 				media.RetransmittedPackets.Add(float64(resent))
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
 				p.remb.Store(int64(v.Bitrate))

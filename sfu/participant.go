@@ -25,11 +25,12 @@ type Participant struct {
 	sub  *webrtc.PeerConnection
 	bwe  cc.BandwidthEstimator // of the subscriber connection
 
-	twccNegotiated atomic.Bool  // the subscriber sends transport-wide feedback
-	remb           atomic.Int64 // the subscriber's last REMB, bit/s
-	rembAt         atomic.Int64 // when it came, unix nanoseconds
-	subConnectedAt atomic.Int64 // unix nanoseconds; 0 while not connected
-	lossSeenAt     atomic.Int64 // last receiver report with loss above upgradeLoss
+	twccNegotiated atomic.Bool   // the subscriber sends transport-wide feedback
+	remb           atomic.Int64  // the subscriber's last REMB, bit/s
+	rembAt         atomic.Int64  // when it came, unix nanoseconds
+	subConnectedAt atomic.Int64  // unix nanoseconds; 0 while not connected
+	lossSeenAt     atomic.Int64  // last time loss above upgradeLoss was seen
+	nacked         atomic.Uint64 // packets NACKed since the last sample
 
 	// published is guarded by room.mu, so that a joiner and a new track
 	// never miss each other.

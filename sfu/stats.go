@@ -74,6 +74,11 @@ func (r *Room) sample(ps []*Participant, tracks []*upTrack, now time.Time) {
 			packets += pk
 			bytes += by
 		}
+		// NACKs show loss that retransmissions then hide from receiver
+		// reports.
+		if n := p.nacked.Swap(0); packets > 0 && float64(n)/float64(packets) > upgradeLoss {
+			p.lossSeenAt.Store(now.UnixNano())
+		}
 		m.ForwardedPackets.Add(float64(packets))
 		m.ForwardedBytes.Add(float64(bytes))
 		p.sampleMu.Lock()
