@@ -3,95 +3,46 @@ package sfu
 import (
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
 func TestTwoPeersExchangeMedia(t *testing.T) {
-	s := newTestSFU(t)
-	room, err := s.Room("r1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	room := testRoom(t)
 	a := joinPeer(t, room, "a")
 	b := joinPeer(t, room, "b")
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
-	for _, p := range []*peer{a, b} {
-		v := newVP8Source("video", "", 2, 3000)
-		au := opusTrack("audio")
-		p.publish(au, v.track)
-		wg.Add(2)
-		go v.run(stop, &wg)
-		go func() {
-			defer wg.Done()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			var pkt rtp.Packet
-			for seq := uint16(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					pkt.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}
-					pkt.Payload = []byte{0xf8, 0xff, 0xfe}
-					_ = au.WriteRTP(&pkt)
-				}
-			}
-		}()
-	}
+	l := newLoops()
+	defer l.end()
+	publishAV(a, l)
+	publishAV(b, l)
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
 		return a.count("b", "video") > 60 && b.count("a", "video") > 60 && a.count("b", "audio") > 30 && b.count("a", "audio") > 30
 	})
 }
 
-// publishAV publishes synthetic Opus and VP8 from p until stop closes.
-func publishAV(p *peer, stop <-chan struct{}, wg *sync.WaitGroup) *vp8Source {
+// publishAV publishes synthetic Opus and VP8 from p until l ends.
+func publishAV(p *peer, l *loops) *vp8Source {
 	v := newVP8Source("video", "", 2, 3000)
 	au := opusTrack("audio")
 	p.publish(au, v.track)
-	wg.Add(2)
-	go v.run(stop, wg)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		var pkt rtp.Packet
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				pkt.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}
-				pkt.Payload = []byte{0xf8, 0xff, 0xfe}
-				_ = au.WriteRTP(&pkt)
-			}
-		}
-	}()
+	v.start(l)
+	startOpus(au, l, 0, 0)
 	return v
 }
 
 func TestLateJoinerReceivesExistingTracks(t *testing.T) {
-	s := newTestSFU(t)
-	room, err := s.Room("r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
+	room := testRoom(t)
+	l := newLoops()
+	defer l.end()
 	a := joinPeer(t, room, "a")
-	publishAV(a, stop, &wg)
+	publishAV(a, l)
 	time.Sleep(time.Second)
 	b := joinPeer(t, room, "b")
-	publishAV(b, stop, &wg)
+	publishAV(b, l)
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
 		return a.count("b", "video") > 60 && b.count("a", "video") > 60 && a.count("b", "audio") > 30 && b.count("a", "audio") > 30
 	})
@@ -113,13 +64,12 @@ func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
+	l := newLoops()
+	defer l.end()
 	a := joinPeer(t, room, "a")
 	b := joinPeer(t, room, "b")
-	publishAV(a, stop, &wg)
-	publishAV(b, stop, &wg)
+	publishAV(a, l)
+	publishAV(b, l)
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
 		return a.count("b", "video") > 60 && b.count("a", "video") > 60
 	})

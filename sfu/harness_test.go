@@ -31,6 +31,29 @@ func newTestSFU(t testing.TB) *SFU {
 	return s
 }
 
+// testRoom returns room "r1" of a fresh loopback SFU.
+func testRoom(t testing.TB) *Room {
+	t.Helper()
+	room, err := newTestSFU(t).Room("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return room
+}
+
+// loops owns a test's media sources: end stops them and waits for them.
+type loops struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newLoops() *loops { return &loops{stop: make(chan struct{})} }
+
+func (l *loops) end() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
 // peer is a test client: a Pion publisher and subscriber connection
 // negotiated with a Participant directly, without signalling.
 type peer struct {

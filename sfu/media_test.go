@@ -94,22 +94,50 @@ func (s *vp8Source) requestKeyframe() {
 	s.mu.Unlock()
 }
 
-// run writes 30 frames a second until stop closes.
-func (s *vp8Source) run(stop <-chan struct{}, wg *sync.WaitGroup) {
-	defer wg.Done()
-	tick := time.NewTicker(time.Second / 30)
-	defer tick.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-tick.C:
-			s.frame()
+// start writes 30 frames a second until l ends.
+func (s *vp8Source) start(l *loops) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		tick := time.NewTicker(time.Second / 30)
+		defer tick.Stop()
+		for {
+			select {
+			case <-l.stop:
+				return
+			case <-tick.C:
+				s.frame()
+			}
 		}
-	}
+	}()
 }
 
-// opusSource writes 20 ms Opus packets with an audio level extension.
+// startOpus writes a 20 ms Opus packet every 20 ms on tr until l ends,
+// each with the RFC 6464 level dBov under extension levelID (none if 0).
+func startOpus(tr *webrtc.TrackLocalStaticRTP, l *loops, levelID uint8, dBov byte) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var pkt rtp.Packet
+		for seq := uint16(0); ; seq++ {
+			select {
+			case <-l.stop:
+				return
+			case <-tick.C:
+				pkt.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}
+				if levelID != 0 {
+					_ = pkt.Header.SetExtension(levelID, []byte{0x80 | dBov})
+				}
+				pkt.Payload = []byte{0xf8, 0xff, 0xfe}
+				_ = tr.WriteRTP(&pkt)
+			}
+		}
+	}()
+}
+
+// opusTrack returns an Opus track for startOpus.
 func opusTrack(id string) *webrtc.TrackLocalStaticRTP {
 	tr, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, id, "stream")
 	if err != nil {

@@ -2,17 +2,15 @@ package sfu
 
 import (
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
 // publishSimulcast publishes three VP8 layers (q, h, f: 500, 1500 and 3000
 // bytes a frame) from p until stop closes, answering key-frame requests.
-func publishSimulcast(t *testing.T, p *peer, stop <-chan struct{}, wg *sync.WaitGroup) {
+func publishSimulcast(t *testing.T, p *peer, l *loops) {
 	t.Helper()
 	srcs := []*vp8Source{
 		newVP8Source("cam", "q", layerQ, 500),
@@ -41,8 +39,7 @@ func publishSimulcast(t *testing.T, p *peer, stop <-chan struct{}, wg *sync.Wait
 		s.tagSimulcast(senders[0], mid)
 	}
 	for _, s := range srcs {
-		wg.Add(1)
-		go s.run(stop, wg)
+		s.start(l)
 		p.wg.Add(1) // stops when the publisher connection closes
 		go func() {
 			defer p.wg.Done()
@@ -72,17 +69,12 @@ func (p *peer) layersOf(publisher string, from int) []byte {
 }
 
 func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
-	s := newTestSFU(t)
-	room, err := s.Room("r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
+	room := testRoom(t)
+	l := newLoops()
+	defer l.end()
 	a := joinPeer(t, room, "a")
 	b := joinPeer(t, room, "b")
-	publishSimulcast(t, a, stop, &wg)
+	publishSimulcast(t, a, l)
 
 	// The subscriber gets a layer, and only one at a time.
 	waitFor(t, 10*time.Second, "video at b", func() bool { return b.count("a", "video") > 30 })
@@ -142,14 +134,9 @@ func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
 }
 
 func TestActiveSpeakerFromAudioLevels(t *testing.T) {
-	s := newTestSFU(t)
-	room, err := s.Room("r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
+	room := testRoom(t)
+	l := newLoops()
+	defer l.end()
 	a := joinPeer(t, room, "a")
 	b := joinPeer(t, room, "b")
 	for _, pr := range []struct {
@@ -167,24 +154,7 @@ func TestActiveSpeakerFromAudioLevels(t *testing.T) {
 		if id == 0 {
 			t.Fatal("audio level extension not negotiated")
 		}
-		wg.Add(1)
-		go func(level byte) {
-			defer wg.Done()
-			tick := time.NewTicker(20 * time.Millisecond)
-			defer tick.Stop()
-			var pkt rtp.Packet
-			for seq := uint16(0); ; seq++ {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					pkt.Header = rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960}
-					_ = pkt.Header.SetExtension(id, []byte{0x80 | level})
-					pkt.Payload = []byte{0xf8, 0xff, 0xfe}
-					_ = au.WriteRTP(&pkt)
-				}
-			}
-		}(pr.dBov)
+		startOpus(au, l, id, pr.dBov)
 	}
 	waitFor(t, 5*time.Second, "a as the active speaker at b", func() bool {
 		for _, e := range b.notes() {
@@ -206,18 +176,13 @@ func TestActiveSpeakerFromAudioLevels(t *testing.T) {
 }
 
 func TestStatsReachTheClient(t *testing.T) {
-	s := newTestSFU(t)
-	room, err := s.Room("r1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	defer func() { close(stop); wg.Wait() }()
+	room := testRoom(t)
+	l := newLoops()
+	defer l.end()
 	a := joinPeer(t, room, "a")
 	b := joinPeer(t, room, "b")
-	publishAV(a, stop, &wg)
-	publishAV(b, stop, &wg)
+	publishAV(a, l)
+	publishAV(b, l)
 	waitFor(t, 8*time.Second, "a stats message at b with both directions", func() bool {
 		for _, e := range b.notes() {
 			if m, ok := e.(statsMsg); ok && m.Publish.Bitrate > 100_000 && m.Subscribe.Bitrate > 100_000 && m.Layers["a"] == "f" {
