@@ -69,15 +69,13 @@ type downTrack struct {
 	packets, bytes, resent uint64
 
 	// Used only by the feedback goroutine, under mu while sending.
-	nackBuf []byte
-	nackHdr rtp.Header
-	rtxHdr  rtp.Header
+	nackBuf   []byte
+	nackHdr   rtp.Header
+	resendHdr rtp.Header
 
 	// Receiver reports, under mu.
-	rttNanos   int64
-	fracLost   uint8
-	totalLost  uint32
-	reportedAt time.Time
+	rttNanos int64
+	fracLost uint8
 }
 
 func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
@@ -88,7 +86,7 @@ func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
 		out:   rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
 	}
 	d.nackHdr.Extensions = make([]rtp.Extension, 0, 8)
-	d.rtxHdr.Extensions = make([]rtp.Extension, 0, 4)
+	d.resendHdr.Extensions = make([]rtp.Extension, 0, 4)
 	if up.kind == webrtc.RTPCodecTypeAudio {
 		d.current, d.target = 0, 0
 	}
@@ -337,7 +335,7 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 		return false
 	}
 	payload := d.nackBuf[hl:end]
-	o := &d.rtxHdr
+	o := &d.resendHdr
 	o.Version = 2
 	o.Padding = false
 	o.Marker = h.Marker

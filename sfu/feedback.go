@@ -66,11 +66,9 @@ func (d *downTrack) receiverReport(r rtcp.ReceptionReport, now time.Time) {
 		return
 	}
 	d.fracLost = r.FractionLost
-	d.totalLost = r.TotalLost
 	if float64(r.FractionLost)/256 > upgradeLoss {
 		d.sub.lossSeenAt.Store(now.UnixNano())
 	}
-	d.reportedAt = now
 	if r.LastSenderReport == 0 {
 		return
 	}
