@@ -154,7 +154,9 @@ func (p *peer) SendOffer(sdp string) {
 			p.t.Logf("subscriber answer: %v", err) // closing
 			return
 		}
+		p.wg.Add(1) // the message loop holds the group open, so Add cannot race Wait
 		go func() {
+			defer p.wg.Done()
 			if err := p.part.HandleAnswer(ans.SDP); err != nil {
 				select {
 				case <-p.done: // closing: the participant may be gone
@@ -279,8 +281,10 @@ func (p *peer) headers(publisher, kind string) []rtp.Header {
 }
 
 func (p *peer) close() {
-	p.part.Close()
+	// done first: closing the participant fails answers still in flight,
+	// and those failures are expected from here on.
 	close(p.done)
+	p.part.Close()
 	if p.pub != nil {
 		_ = p.pub.Close()
 	}
