@@ -54,6 +54,8 @@
 //                             {srtpCipher, dtlsCipher, tlsVersion, dtlsState,
 //                             dtlsRole ('client': the server chose the SRTP
 //                             profile)}
+//   window.gatehouse.moderation()  {participantId: {videoPaused, muted}}: what
+//                             staff have paused or muted (ourselves included)
 
 import { Signal, signallingURL } from './signal.js';
 import { CallMedia, describePath } from './call.js';
@@ -125,6 +127,9 @@ let devicesStarted = false; // the camera/microphone request has settled
 let relayOnly = ''; // forceRelay(): '' (any path) or the relay transport to use
 let shownPath = ''; // the path text on the call screen
 const participants = new Map(); // id -> {id, name, role}, everyone but us
+// Staff moderation (a `moderation` message): participant id -> {videoPaused,
+// muted}, ourselves included; shown on their tile and announced.
+const moderation = new Map();
 
 const token = readToken();
 
@@ -227,18 +232,50 @@ function showError(title, text, { retry = false, reload = false } = {}) {
   setState('error');
 }
 
-function setRecorded(c) {
-  let text;
-  if (c.recorded) {
-    text = 'This call is recorded and may be monitored by prison staff.';
-  } else if (c.callType === 'legal') {
-    text = 'This is a legal call. It is not recorded and it is not monitored.';
-  } else {
-    text = 'This call is not recorded.';
-  }
+const RECORDED_TEXT = 'This call is recorded and may be monitored by prison staff.';
+const LEGAL_TEXT = 'This is a legal call. It is not recorded and it is not monitored.';
+
+// showRecordingNotice puts what participants must be told about recording
+// and monitoring on every screen.
+function showRecordingNotice(text, recorded) {
   $('recording-notice').textContent = text;
   for (const el of document.querySelectorAll('.recording-text')) el.textContent = text;
-  $('call-recorded').hidden = !c.recorded;
+  $('call-recorded').textContent = recorded ? text : '';
+  $('call-recorded').hidden = !recorded;
+}
+
+// setRecorded tells participants, from the welcome, whether the call is
+// recorded (and so may be monitored).
+function setRecorded(c) {
+  let text;
+  if (c.recorded) text = RECORDED_TEXT;
+  else if (c.callType === 'legal') text = LEGAL_TEXT;
+  else text = 'This call is not recorded.';
+  showRecordingNotice(text, !!c.recorded);
+}
+
+// noticeBeforeJoining is what the device check says before the server does:
+// the join link's role tells the call type for everyone but the prisoner
+// (visitors join social calls only, which are always recorded). The
+// welcome's call.recorded replaces it.
+function noticeBeforeJoining(role) {
+  if (role === 'visitor') return RECORDED_TEXT;
+  if (role === 'legal') return LEGAL_TEXT;
+  if (role === 'prisoner') return 'Social video calls are recorded and may be monitored by prison staff. Legal calls are not.';
+  return 'Calls may be recorded and monitored by prison staff.';
+}
+
+// tokenRole reads the participant role from the join token (a JWT) without
+// checking it: only to word the notice above; the server decides the rest.
+function tokenRole(tok) {
+  try {
+    const part = tok.split('.')[1] || '';
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)));
+    return typeof claims.role === 'string' ? claims.role : '';
+  } catch {
+    return '';
+  }
 }
 
 function updatePeople() {
@@ -378,6 +415,7 @@ function handle(msg) {
     case 'layers': if (media) media.setLayers(msg); return undefined;
     case 'speakers': speaker.update(msg.speakers); return undefined;
     case 'stats': return onStats(msg);
+    case 'moderation': return onModeration(msg);
     default: return undefined; // newer servers may add types: ignore
   }
 }
@@ -580,7 +618,9 @@ function onParticipantJoined(p) {
 function onParticipantLeft(pid) {
   const p = participants.get(pid);
   participants.delete(pid);
+  moderation.delete(pid);
   tiles.setStatus(pid, '');
+  tiles.setNote(pid, '');
   tiles.remove(pid);
   updatePeople();
   if (p) say(`${p.name || 'Someone'} left.`);
@@ -596,6 +636,44 @@ function onParticipantState(msg) {
   tiles.setStatus(p.id, away ? 'Reconnecting…' : '');
   updatePeople();
   say(away ? `${p.name || 'Someone'} lost their connection. Reconnecting…` : `${p.name || 'Someone'} is back.`);
+}
+
+// moderationText is the neutral line shown on a moderated participant's tile.
+function moderationText(m) {
+  if (m.videoPaused && m.muted) return 'Video paused and muted by staff';
+  if (m.videoPaused) return 'Video paused by staff';
+  if (m.muted) return 'Muted by staff';
+  return '';
+}
+
+// onModeration shows that staff paused someone's video or muted them (or
+// undid it), on their tile, and says so once.
+function onModeration(msg) {
+  const pid = typeof msg.participantId === 'string' ? msg.participantId : '';
+  if (!pid) return;
+  const m = { videoPaused: !!msg.videoPaused, muted: !!msg.muted };
+  const was = moderation.get(pid) || { videoPaused: false, muted: false };
+  if (m.videoPaused || m.muted) moderation.set(pid, m);
+  else moderation.delete(pid);
+  const self = !!me && pid === me.id;
+  const text = moderationText(m);
+  if (self) {
+    $('self-moderation').textContent = text;
+    $('self-moderation').hidden = !text;
+  } else {
+    tiles.setNote(pid, text);
+  }
+  const name = nameOf(pid);
+  const said = [];
+  if (m.videoPaused !== was.videoPaused) {
+    if (self) said.push(m.videoPaused ? 'Your video was paused by staff.' : 'Your video is on again.');
+    else said.push(m.videoPaused ? `${name}'s video was paused by staff.` : `${name}'s video is on again.`);
+  }
+  if (m.muted !== was.muted) {
+    if (self) said.push(m.muted ? 'You were muted by staff.' : 'You can be heard again.');
+    else said.push(m.muted ? `${name} was muted by staff.` : `${name} can be heard again.`);
+  }
+  if (said.length) say(said.join(' '));
 }
 
 function onWarning(msg) {
@@ -738,6 +816,7 @@ window.addEventListener('pagehide', () => {
 
 // --- start ------------------------------------------------------------------
 
+if (token) showRecordingNotice(noticeBeforeJoining(tokenRole(token)), false);
 if (!token) {
   devices.disablePickers();
   showError('This join link is incomplete',
@@ -785,6 +864,7 @@ window.gatehouse = {
   qualityRequests: () => quality.requests(),
   setQuality: (pid, layer) => quality.setOverride(pid, layer),
   transports: async () => (media ? media.transports() : { pub: null, sub: null }),
+  moderation: () => Object.fromEntries([...moderation].map(([pid, m]) => [pid, { ...m }])),
   forceRelay: (transport) => {
     if (!['udp', 'tcp', 'tls', 'any', ''].includes(transport)) throw new Error(`unknown relay transport ${transport}`);
     if (media) throw new Error('forceRelay must come before joining');

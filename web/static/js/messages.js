@@ -73,7 +73,7 @@ const endedTexts = {
   replaced: 'You joined this visit from another window or device, so it was closed here.',
   cancelled: 'The visit was cancelled.',
   shutdown: 'The visit service is restarting. You can try to join again in a moment.',
-  staff: 'The visit was ended by staff.',
+  staff: 'The call was ended by prison staff.',
 };
 
 // endedText explains an `ended` reason.

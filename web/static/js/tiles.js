@@ -1,6 +1,8 @@
 // Tiles: one per remote participant, holding their video (always muted, so
 // it may autoplay) and their audio in a separate <audio> element (which a
 // browser may refuse to autoplay until the person taps "Turn on sound").
+// A tile shows up to two lines of text over the picture: a status (such as
+// "Reconnecting…") and a note (such as "Muted by staff").
 
 function initials(name) {
   const words = String(name || '').trim().split(/\s+/).filter(Boolean);
@@ -13,15 +15,20 @@ function initials(name) {
 export class Tiles {
   // container holds the tiles; nameOf(pid) gives a display name;
   // onSoundBlocked() is called when a browser blocks audio playback;
-  // onChange() after a tile appears or disappears.
-  constructor({ container, nameOf, onSoundBlocked, onChange }) {
+  // onChange() after a tile appears or disappears. With audio false the
+  // tiles have no <audio> element and never play sound (video-only
+  // supervision: a received audio track is ignored).
+  constructor({ container, nameOf, onSoundBlocked, onChange, audio = true }) {
     this.container = container;
     this.nameOf = nameOf;
     this.onSoundBlocked = onSoundBlocked || (() => {});
     this.onChange = onChange || (() => {});
-    this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, status, tracks:Set}
+    this.withAudio = audio;
+    this.soundOn = true; // setSound(false) silences every tile
+    this.tiles = new Map(); // pid -> {el, video, audio, label, avatar, status, note, tracks:Set}
     this.watched = new WeakSet();
     this.statuses = new Map(); // pid -> text shown over their tile ('' for none)
+    this.notes = new Map(); // pid -> second line over their tile ('' for none)
     this.speaking = ''; // pid whose tile shows "Speaking", or ''
     this.featured = ''; // pid in the large tile (speaker layout), or ''
   }
@@ -88,23 +95,31 @@ export class Tiles {
     const avatar = document.createElement('div');
     avatar.className = 'avatar';
     avatar.setAttribute('aria-hidden', 'true');
-    const audio = document.createElement('audio');
-    audio.autoplay = true;
+    let audio = null;
+    if (this.withAudio) {
+      audio = document.createElement('audio');
+      audio.autoplay = true;
+      audio.muted = !this.soundOn;
+    }
     const label = document.createElement('figcaption');
     label.className = 'tile-name';
     const status = document.createElement('p');
     status.className = 'tile-status';
     status.hidden = true;
+    const note = document.createElement('p');
+    note.className = 'tile-note';
+    note.hidden = true;
     const speakingBadge = document.createElement('span');
     speakingBadge.className = 'tile-speaking';
     speakingBadge.textContent = 'Speaking';
     speakingBadge.hidden = true;
-    el.append(video, avatar, audio, label, speakingBadge, status);
+    el.append(...[video, avatar, audio, label, speakingBadge, status, note].filter(Boolean));
     this.container.append(el);
-    t = { el, video, audio, label, avatar, status, speakingBadge, tracks: new Set() };
+    t = { el, video, audio, label, avatar, status, note, speakingBadge, tracks: new Set() };
     this.tiles.set(pid, t);
     this.rename(pid);
     this.showStatus(pid);
+    this.showNote(pid);
     this.markSpeaking(pid, t);
     el.classList.toggle('featured', pid === this.featured);
     if (pid === this.featured) this.container.dataset.layout = 'speaker';
@@ -127,6 +142,35 @@ export class Tiles {
     t.status.textContent = text;
     t.status.hidden = !text;
     t.el.classList.toggle('has-status', !!text);
+  }
+
+  // setNote shows a second line over a participant's tile (now, or when it
+  // appears), such as "Muted by staff"; '' clears it. Unlike statuses,
+  // notes outlive clear(): they describe the participant, not our media.
+  setNote(pid, text) {
+    if (text) this.notes.set(pid, text);
+    else this.notes.delete(pid);
+    this.showNote(pid);
+  }
+
+  showNote(pid) {
+    const t = this.tiles.get(pid);
+    if (!t) return;
+    const text = this.notes.get(pid) || '';
+    t.note.textContent = text;
+    t.note.hidden = !text;
+    t.el.classList.toggle('has-note', !!text);
+  }
+
+  // setSound turns every tile's sound on or off (the page's own choice;
+  // nothing is sent to the server).
+  setSound(on) {
+    this.soundOn = !!on;
+    for (const t of this.tiles.values()) {
+      if (!t.audio) continue;
+      t.audio.muted = !this.soundOn;
+      if (this.soundOn && t.audio.srcObject) this.playAudio(t.audio);
+    }
   }
 
   // rename refreshes a tile's name label (after participant info arrives).
@@ -168,11 +212,11 @@ export class Tiles {
     const videos = live('video');
     const audios = live('audio');
     setTracks(t.video, videos);
-    setTracks(t.audio, audios);
+    if (t.audio) setTracks(t.audio, audios);
     const showingVideo = videos.some((v) => !v.muted);
     t.el.classList.toggle('no-video', !showingVideo);
     if (videos.length) t.video.play().catch(() => {});
-    if (audios.length) this.playAudio(t.audio);
+    if (t.audio && audios.length) this.playAudio(t.audio);
   }
 
   playAudio(audio) {
@@ -187,7 +231,7 @@ export class Tiles {
   // resumeSound retries audio playback after a user gesture.
   resumeSound() {
     for (const t of this.tiles.values()) {
-      if (t.audio.srcObject) this.playAudio(t.audio);
+      if (t.audio && t.audio.srcObject) this.playAudio(t.audio);
     }
   }
 
@@ -195,7 +239,7 @@ export class Tiles {
     const t = this.tiles.get(pid);
     if (!t) return;
     t.video.srcObject = null;
-    t.audio.srcObject = null;
+    if (t.audio) t.audio.srcObject = null;
     t.el.remove();
     this.tiles.delete(pid);
     if (pid === this.featured) this.container.dataset.layout = 'grid';
