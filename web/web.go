@@ -1,10 +1,14 @@
 // Package web serves the embedded browser client: the landing page, the join
-// page (device check, waiting room and call) and the staff booking page, with
-// their style sheets and ES modules. Everything is plain HTML, CSS and
+// page (device check, waiting room and call), the staff booking page and the
+// security staff's monitoring wall (live calls and recordings), with their
+// style sheets and ES modules. Everything is plain HTML, CSS and
 // JavaScript under static/, embedded with go:embed; there is no build step.
 //
 // Every response carries a strict Content-Security-Policy (no inline script or
-// style), so pages load their code and styles only from /static/.
+// style), so pages load their code and styles only from /static/. Media comes
+// from the page's own origin (recordings, from the booking API) or from
+// blob: URLs; calls' media arrive over WebRTC, which the policy does not
+// govern.
 package web
 
 import (
@@ -35,6 +39,8 @@ var pages = map[string]string{
 	"/":      "index.html",
 	"/join":  "join.html",
 	"/staff": "staff.html",
+	// The monitoring wall; its data comes from the booking API.
+	"/monitor": "monitor.html",
 	// The connection test; its POST endpoints are ConnTest's.
 	"/connection-test": "connection-test.html",
 }
@@ -69,8 +75,8 @@ type handler struct {
 // Handler returns the handler for the browser client. It serves "/" (the
 // landing page), "/join" (the join page; the join token travels in the URL
 // fragment, so it never reaches the server), "/staff" (the staff booking
-// page) and "/static/..." (style sheets, scripts, images). Every other path
-// is 404. Only GET and HEAD are allowed.
+// page), "/monitor" (the monitoring wall) and "/static/..." (style sheets,
+// scripts, images). Every other path is 404. Only GET and HEAD are allowed.
 //
 // HTML is sent with Cache-Control no-cache; assets too, with a content hash
 // ETag, so a browser revalidates cheaply and never runs stale code after an

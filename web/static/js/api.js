@@ -64,32 +64,62 @@ export async function request(method, path, body) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  if (method !== 'GET' && method !== 'HEAD' && session.csrfToken) {
-    headers['X-CSRF-Token'] = session.csrfToken;
+  const res = await send(path, init);
+  const data = await readJSON(res);
+  if (!res.ok) throw failure(res, path, data);
+  return data;
+}
+
+// fetchBlob GETs a file (a recording to download) and returns {blob, name}:
+// the name from Content-Disposition, or fallback. Failures throw ApiError
+// with the problem document's fields.
+export async function fetchBlob(path, fallback) {
+  const res = await send(path, { method: 'GET', credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) throw failure(res, path, await readJSON(res));
+  const disposition = res.headers.get('Content-Disposition') || '';
+  const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition);
+  let name = fallback;
+  if (m) {
+    try {
+      name = decodeURIComponent(m[1]);
+    } catch {
+      name = m[1];
+    }
   }
-  let res;
+  return { blob: await res.blob(), name };
+}
+
+// send runs fetch with the CSRF header on state-changing methods; a network
+// failure becomes ApiError status 0.
+async function send(path, init) {
+  if (init.method !== 'GET' && init.method !== 'HEAD' && session.csrfToken) {
+    init.headers = { ...init.headers, 'X-CSRF-Token': session.csrfToken };
+  }
   try {
-    res = await fetch(path, init);
+    return await fetch(path, init);
   } catch {
     throw new ApiError(0, null);
   }
+}
+
+async function readJSON(res) {
   const type = res.headers.get('Content-Type') || '';
-  let data = null;
-  if (res.status !== 204 && /json/.test(type)) {
-    try {
-      data = await res.json();
-    } catch {
-      data = null;
-    }
+  if (res.status === 204 || !/json/.test(type)) return null;
+  try {
+    return await res.json();
+  } catch {
+    return null;
   }
-  if (!res.ok) {
-    if (res.status === 401 && path !== '/api/v1/auth/login') {
-      session.clear();
-      onUnauthorized();
-    }
-    throw new ApiError(res.status, data);
+}
+
+// failure makes the ApiError of a failed response; a 401 (except from
+// login itself) ends the session in this tab.
+function failure(res, path, data) {
+  if (res.status === 401 && path !== '/api/v1/auth/login') {
+    session.clear();
+    onUnauthorized();
   }
-  return data;
+  return new ApiError(res.status, data);
 }
 
 const enc = encodeURIComponent;
@@ -125,4 +155,21 @@ export const api = {
     list(await request('GET', `/api/v1/bookings?prisonId=${enc(prisonId)}&from=${enc(from)}&to=${enc(to)}`)),
   createBooking: (b) => request('POST', '/api/v1/bookings', b),
   cancelBooking: (id, reason) => request('POST', `/api/v1/bookings/${enc(id)}/cancel`, { reason }),
+  setSightOnly: (id, enabled, reason) => request('PUT', `/api/v1/bookings/${enc(id)}/sight-only`, { enabled, reason }),
+  // Monitoring and recordings (security staff).
+  monitorCalls: async () => list(await request('GET', '/api/v1/monitor/calls')),
+  watch: (bookingId) => request('POST', `/api/v1/monitor/calls/${enc(bookingId)}/watch`, {}),
+  staffAction: (bookingId, action, participantId, reason) =>
+    request('POST', `/api/v1/monitor/calls/${enc(bookingId)}/actions`, { action, participantId, reason }),
+  recordings: async (from, to) =>
+    list(await request('GET', `/api/v1/recordings?from=${enc(from)}&to=${enc(to)}`)),
+  recording: (id) => request('GET', `/api/v1/recordings/${enc(id)}`),
+  holdRecording: (id, reason) => request('PUT', `/api/v1/recordings/${enc(id)}/hold`, { reason }),
+  releaseRecording: (id, reason) => request('DELETE', `/api/v1/recordings/${enc(id)}/hold`, { reason }),
 };
+
+// recordingFileURL is where a recording's file is played from, or with
+// download set, downloaded (a separate permission).
+export function recordingFileURL(id, name, download = false) {
+  return `/api/v1/recordings/${enc(id)}/files/${enc(name)}${download ? '?download=1' : ''}`;
+}

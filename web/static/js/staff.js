@@ -1,9 +1,12 @@
 // The staff booking page: sign in, pick prison, date, call type, slot,
 // prisoner and contacts, book, hand out the join links; list the day's
 // bookings and cancel them. Times show in the prison's zone (Europe/London).
+// Security officers and administrators also get a link to the monitoring
+// wall (/monitor).
 
-import { api, session, setUnauthorizedHandler, ApiError } from './api.js';
+import { api, ApiError } from './api.js';
 import { h } from './dom.js';
+import { staffSignIn } from './signin.js';
 import { LONDON, zonedTime, zonedISODate, addDays, isoDateLabel } from './time.js';
 
 const $ = (id) => document.getElementById(id);
@@ -81,24 +84,11 @@ function absoluteURL(u) {
 
 // --- views ------------------------------------------------------------------
 
-function showLogin(message) {
-  $('app-view').hidden = true;
-  $('logout').hidden = true;
-  $('who').textContent = '';
-  $('login-view').hidden = false;
-  $('login-message').textContent = message || '';
-  $('login-message').hidden = !message;
-  document.title = 'Sign in – Gatehouse staff';
-  $('username').focus();
-}
+// MONITOR_ROLES may use the monitoring wall.
+const MONITOR_ROLES = new Set(['security', 'admin']);
 
-async function showApp() {
-  const staff = session.staff || {};
-  $('login-view').hidden = true;
-  $('app-view').hidden = false;
-  $('logout').hidden = false;
-  $('who').textContent = staff.name || staff.username || '';
-  document.title = 'Book a video call – Gatehouse staff';
+async function showApp(staff) {
+  $('monitor-link').hidden = !MONITOR_ROLES.has(staff.role);
   say('Loading…');
   try {
     data.prisons = await api.prisons();
@@ -363,29 +353,6 @@ async function copyLink(url, input, button, name) {
 
 // --- actions ----------------------------------------------------------------
 
-async function submitLogin(ev) {
-  ev.preventDefault();
-  const err = $('login-error');
-  hideError(err);
-  const username = $('username').value.trim();
-  const password = $('password').value;
-  if (!username || !password) {
-    showError(err, 'Enter your username and password.');
-    return;
-  }
-  const button = ev.submitter || $('login-form').querySelector('button[type="submit"]');
-  button.disabled = true;
-  try {
-    await api.login(username, password);
-    $('password').value = '';
-    await showApp();
-  } catch (e) {
-    showError(err, e.status === 401 ? 'The username or password is not right.' : e);
-  } finally {
-    button.disabled = false;
-  }
-}
-
 async function submitBooking(ev) {
   ev.preventDefault();
   const err = $('booking-error');
@@ -476,27 +443,20 @@ async function submitCancel(ev) {
   }
 }
 
-async function logout() {
-  try {
-    await api.logout();
-  } catch {
-    // The session is gone from this tab either way.
-  }
-  showLogin('You have signed out.');
-}
-
 // --- wiring -------------------------------------------------------------------
 
-setUnauthorizedHandler(() => {
-  if ($('cancel-dialog').open) $('cancel-dialog').close();
-  showLogin('Your session has ended. Please sign in again.');
+const signIn = staffSignIn({
+  pageTitle: 'Book a video call – Gatehouse staff',
+  onSignedIn: showApp,
+  onSignedOut: () => {
+    if ($('cancel-dialog').open) $('cancel-dialog').close();
+    $('monitor-link').hidden = true;
+  },
 });
 
-$('login-form').addEventListener('submit', submitLogin);
 $('booking-form').addEventListener('submit', submitBooking);
 $('cancel-form').addEventListener('submit', submitCancel);
 $('cancel-keep').addEventListener('click', () => $('cancel-dialog').close());
-$('logout').addEventListener('click', logout);
 $('refresh').addEventListener('click', () => loadDay().then(() => say('Bookings refreshed.')));
 $('result-close').addEventListener('click', () => {
   $('result').hidden = true;
@@ -512,16 +472,4 @@ for (const r of document.querySelectorAll('input[name="callType"]')) {
   });
 }
 
-async function start() {
-  if (!session.csrfToken) {
-    showLogin();
-    return;
-  }
-  try {
-    await showApp();
-  } catch (err) {
-    if (err.status !== 401) showLogin(err.message);
-  }
-}
-
-start();
+signIn.start();

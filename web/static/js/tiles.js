@@ -4,7 +4,8 @@
 // A tile shows up to two lines of text over the picture: a status (such as
 // "Reconnecting…") and a note (such as "Muted by staff").
 
-function initials(name) {
+// initials gives up to two letters of a name for a picture's placeholder.
+export function initials(name) {
   const words = String(name || '').trim().split(/\s+/).filter(Boolean);
   if (words.length === 0) return '?';
   const first = words[0][0];
