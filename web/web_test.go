@@ -4,7 +4,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -38,6 +42,11 @@ func TestPagesAndAssets(t *testing.T) {
 		{"/join", "text/html; charset=utf-8", `id="join"`},
 		{"/join?x=1", "text/html; charset=utf-8", `/static/js/join.js`},
 		{"/staff", "text/html; charset=utf-8", `/static/js/staff.js`},
+		{"/staff", "text/html; charset=utf-8", `href="/monitor"`},
+		{"/monitor", "text/html; charset=utf-8", `/static/js/monitor.js`},
+		{"/monitor", "text/html; charset=utf-8", `id="reason-dialog"`},
+		{"/static/js/monitor.js", "text/javascript; charset=utf-8", "window.gatehouseMonitor"},
+		{"/static/js/playback.js", "text/javascript; charset=utf-8", "export class SyncPlayer"},
 		{"/static/css/gatehouse.css", "text/css; charset=utf-8", ":root"},
 		{"/static/js/join.js", "text/javascript; charset=utf-8", "window.gatehouse"},
 		{"/static/js/signal.js", "text/javascript; charset=utf-8", "export class Signal"},
@@ -81,7 +90,7 @@ func checkSecurityHeaders(t *testing.T, path string, res *http.Response) {
 func TestNotFound(t *testing.T) {
 	h := Handler()
 	for _, p := range []string{
-		"/nope", "/join/", "/join/extra", "/staff/x", "/static", "/static/", "/static/js",
+		"/nope", "/join/", "/join/extra", "/staff/x", "/monitor/", "/monitor/calls", "/static", "/static/", "/static/js",
 		"/static/js/", "/static/nope.js", "/static/../web.go", "/static/js/../../web.go",
 		"/static//js/join.js", "/web.go", "/index.html",
 	} {
@@ -166,6 +175,132 @@ func TestReferencesResolve(t *testing.T) {
 			if hh.assets[target] == nil {
 				t.Errorf("%s imports %s, which is not embedded", rel, m[1])
 			}
+		}
+	}
+}
+
+var (
+	namedImport = regexp.MustCompile(`(?m)^\s*import\s*\{([^}]*)\}\s*from\s*['"](\./[^'"]+)['"]`)
+	exportDecl  = regexp.MustCompile(`(?m)^export\s+(?:async\s+)?(?:function\*?|class|const|let|var)\s+([A-Za-z_$][\w$]*)`)
+	exportList  = regexp.MustCompile(`(?m)^export\s*\{([^}]*)\}`)
+	elementID   = regexp.MustCompile(`(?:\$|getElementById)\('([A-Za-z][\w-]*)'\)`)
+)
+
+// exportsOf lists the names a module exports.
+func exportsOf(src string) []string {
+	var names []string
+	for _, m := range exportDecl.FindAllStringSubmatch(src, -1) {
+		names = append(names, m[1])
+	}
+	for _, m := range exportList.FindAllStringSubmatch(src, -1) {
+		for _, part := range strings.Split(m[1], ",") {
+			fields := strings.Fields(part)
+			if len(fields) > 0 {
+				names = append(names, fields[len(fields)-1])
+			}
+		}
+	}
+	return names
+}
+
+// TestNamedImportsExist checks that every name a module imports from
+// another is exported there, so that a renamed export cannot leave a page
+// that fails to load (modules link before any of them runs).
+func TestNamedImportsExist(t *testing.T) {
+	hh, err := load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rel, a := range hh.assets {
+		if !strings.HasSuffix(rel, ".js") {
+			continue
+		}
+		dir := rel[:strings.LastIndex(rel, "/")+1]
+		for _, m := range namedImport.FindAllStringSubmatch(string(a.content), -1) {
+			target := hh.assets[dir+strings.TrimPrefix(m[2], "./")]
+			if target == nil {
+				continue // TestReferencesResolve reports it
+			}
+			exported := exportsOf(string(target.content))
+			for _, part := range strings.Split(m[1], ",") {
+				fields := strings.Fields(part)
+				if len(fields) == 0 {
+					continue
+				}
+				if !slices.Contains(exported, fields[0]) {
+					t.Errorf("%s imports %s from %s, which does not export it", rel, fields[0], m[2])
+				}
+			}
+		}
+	}
+}
+
+// modulesOf lists the modules a page's script loads, itself included,
+// following imports.
+func modulesOf(hh *handler, entry string) []string {
+	seen := []string{}
+	var visit func(rel string)
+	visit = func(rel string) {
+		if slices.Contains(seen, rel) || hh.assets[rel] == nil {
+			return
+		}
+		seen = append(seen, rel)
+		dir := rel[:strings.LastIndex(rel, "/")+1]
+		for _, m := range importRef.FindAllStringSubmatch(string(hh.assets[rel].content), -1) {
+			visit(dir + strings.TrimPrefix(m[1], "./"))
+		}
+	}
+	visit(entry)
+	return seen
+}
+
+// TestElementsExist checks that every element a page's modules look up by a
+// fixed id ($('x') or getElementById('x')) is in that page, so that shared
+// modules (sign-in, the reason dialog) find what they need on every page
+// that loads them.
+func TestElementsExist(t *testing.T) {
+	hh, err := load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := regexp.MustCompile(`<script type="module" src="/static/([^"]+)"`)
+	for path, file := range pages {
+		html := string(hh.assets[file].content)
+		for _, m := range script.FindAllStringSubmatch(html, -1) {
+			for _, rel := range modulesOf(hh, m[1]) {
+				for _, id := range elementID.FindAllStringSubmatch(string(hh.assets[rel].content), -1) {
+					if !strings.Contains(html, `id="`+id[1]+`"`) {
+						t.Errorf("page %s: %s looks up #%s, which the page does not have", path, rel, id[1])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestModulesParse has Node.js check the syntax of every module, where Node
+// is installed (the browser tests load them all in Chromium either way).
+func TestModulesParse(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed; the browser tests still load every page's modules")
+	}
+	hh, err := load(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for rel, a := range hh.assets {
+		if !strings.HasSuffix(rel, ".js") {
+			continue
+		}
+		// .mjs: Node parses it as an ES module, as browsers do.
+		p := filepath.Join(dir, strings.ReplaceAll(strings.TrimSuffix(rel, ".js"), "/", "_")+".mjs")
+		if err := os.WriteFile(p, a.content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(node, "--check", p).CombinedOutput(); err != nil {
+			t.Errorf("%s does not parse: %v\n%s", rel, err, out)
 		}
 	}
 }
