@@ -44,7 +44,7 @@ func TestPagesAndAssets(t *testing.T) {
 		{"/staff", "text/html; charset=utf-8", `/static/js/staff.js`},
 		{"/staff", "text/html; charset=utf-8", `href="/monitor"`},
 		{"/monitor", "text/html; charset=utf-8", `/static/js/monitor.js`},
-		{"/monitor", "text/html; charset=utf-8", `id="reason-dialog"`},
+		{"/static/js/reason-dialog.js", "text/javascript; charset=utf-8", "export function askReason"},
 		{"/static/js/monitor.js", "text/javascript; charset=utf-8", "window.gatehouseMonitor"},
 		{"/static/js/playback.js", "text/javascript; charset=utf-8", "export class SyncPlayer"},
 		{"/static/css/gatehouse.css", "text/css; charset=utf-8", ":root"},

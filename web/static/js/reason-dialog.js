@@ -1,16 +1,15 @@
-// The reason dialog: every staff action on a call or a recording (pause,
-// mute, end, legal hold, video-only supervision) needs a reason, which the
-// audit log keeps. The page holds one <dialog id="reason-dialog"> with
-// #reason-form, #reason-title, #reason-summary, #reason-text, #reason-error,
-// #reason-confirm and #reason-cancel.
+// The reason dialog: staff actions that must say why (pausing, muting or
+// ending a call, a legal hold, video-only supervision, cancelling a booking)
+// ask for a reason here, which the audit log keeps. The dialog is built on
+// first use and appended to <main>; its elements keep fixed ids
+// (#reason-dialog, #reason-text, #reason-confirm, ...) for tests.
 
+import { h } from './dom.js';
 import { explain } from './problems.js';
 
 // Reasons are 3 to 500 characters once trimmed, as the API requires.
 export const REASON_MIN = 3;
 export const REASON_MAX = 500;
-
-const $ = (id) => document.getElementById(id);
 
 // reasonProblem says what is wrong with a reason, or '' when it will do.
 export function reasonProblem(text) {
@@ -21,47 +20,75 @@ export function reasonProblem(text) {
   return '';
 }
 
+let ui = null; // the dialog's elements, once built
 let current = null; // {submit, resolve} of the open dialog
 let busy = false; // submit is running: the dialog stays open
+
+function build() {
+  const d = {
+    title: h('h2', { id: 'reason-title' }),
+    summary: h('p', { id: 'reason-summary' }),
+    text: h('textarea', { id: 'reason-text', maxLength: REASON_MAX, required: true, 'aria-describedby': 'reason-help' }),
+    error: h('p', { id: 'reason-error', class: 'notice notice-error', role: 'alert', hidden: true }),
+    confirm: h('button', { id: 'reason-confirm', type: 'submit', class: 'button button-primary' }),
+    dismiss: h('button', { id: 'reason-cancel', type: 'button', class: 'button' }),
+  };
+  d.form = h('form', { method: 'dialog', noValidate: true },
+    d.title,
+    d.summary,
+    h('div', { class: 'field' },
+      h('label', { for: 'reason-text' }, 'Reason'),
+      d.text,
+      h('p', { id: 'reason-help', class: 'hint' }, `${REASON_MIN} to ${REASON_MAX} characters. Kept in the audit log.`)),
+    d.error,
+    h('div', { class: 'actions' }, d.confirm, d.dismiss));
+  d.dialog = h('dialog', { id: 'reason-dialog', 'aria-labelledby': 'reason-title' }, d.form);
+  (document.querySelector('main') || document.body).append(d.dialog);
+  d.form.addEventListener('submit', onSubmit);
+  d.dismiss.addEventListener('click', () => finish(false));
+  // Escape closes a modal dialog by itself: treat it as cancelling, except
+  // while the action is being sent (its outcome must be shown).
+  d.dialog.addEventListener('cancel', (ev) => { if (busy) ev.preventDefault(); });
+  d.dialog.addEventListener('close', () => { if (current) finish(false); });
+  return d;
+}
 
 // askReason opens the dialog and resolves true once submit(reason) has
 // succeeded (the dialog then closes), or false when the person cancels.
 // While submit runs the buttons are disabled; if it throws, the error is
 // shown in the dialog and the person may correct the reason or cancel.
 //   title    the dialog's heading ("Mute Sarah Price")
-//   summary  one line under it saying what will happen
+//   summary  what will happen
 //   confirm  the confirm button's text
+//   dismiss  the other button's text ("Cancel" unless told)
 //   danger   style the confirm button as destructive
-export function askReason({ title, summary, confirm, danger = false, submit }) {
+export function askReason({ title, summary, confirm, dismiss = 'Cancel', danger = false, submit }) {
+  if (!ui) ui = build();
   if (current) finish(false);
-  $('reason-title').textContent = title;
-  $('reason-summary').textContent = summary || '';
-  $('reason-summary').hidden = !summary;
-  $('reason-confirm').textContent = confirm;
-  $('reason-confirm').className = `button ${danger ? 'button-danger' : 'button-primary'}`;
-  $('reason-text').value = '';
-  hideError();
+  ui.title.textContent = title;
+  ui.summary.textContent = summary || '';
+  ui.summary.hidden = !summary;
+  ui.confirm.textContent = confirm;
+  ui.confirm.className = `button ${danger ? 'button-danger' : 'button-primary'}`;
+  ui.dismiss.textContent = dismiss;
+  ui.text.value = '';
+  showError('');
   return new Promise((resolve) => {
     current = { submit, resolve };
-    $('reason-dialog').showModal();
-    $('reason-text').focus();
+    ui.dialog.showModal();
+    ui.text.focus();
   });
 }
 
-function hideError() {
-  $('reason-error').hidden = true;
-  $('reason-error').textContent = '';
-}
-
 function showError(text) {
-  $('reason-error').textContent = text;
-  $('reason-error').hidden = false;
+  ui.error.textContent = text;
+  ui.error.hidden = !text;
 }
 
 function finish(ok) {
   const c = current;
   current = null;
-  if ($('reason-dialog').open) $('reason-dialog').close();
+  if (ui && ui.dialog.open) ui.dialog.close();
   if (c) c.resolve(ok);
 }
 
@@ -69,17 +96,17 @@ async function onSubmit(ev) {
   ev.preventDefault();
   const c = current;
   if (!c) return;
-  hideError();
-  const reason = $('reason-text').value.trim();
+  showError('');
+  const reason = ui.text.value.trim();
   const problem = reasonProblem(reason);
   if (problem) {
     showError(problem);
-    $('reason-text').focus();
+    ui.text.focus();
     return;
   }
   busy = true;
-  $('reason-confirm').disabled = true;
-  $('reason-cancel').disabled = true;
+  ui.confirm.disabled = true;
+  ui.dismiss.disabled = true;
   try {
     await c.submit(reason);
     if (current === c) finish(true);
@@ -87,8 +114,8 @@ async function onSubmit(ev) {
     if (current === c) showError(explain(err));
   } finally {
     busy = false;
-    $('reason-confirm').disabled = false;
-    $('reason-cancel').disabled = false;
+    ui.confirm.disabled = false;
+    ui.dismiss.disabled = false;
   }
 }
 
@@ -96,10 +123,3 @@ async function onSubmit(ev) {
 export function closeReasonDialog() {
   finish(false);
 }
-
-$('reason-form').addEventListener('submit', onSubmit);
-$('reason-cancel').addEventListener('click', () => finish(false));
-// Escape closes a modal dialog by itself: treat it as cancelling, except
-// while the action is being sent (its outcome must be shown).
-$('reason-dialog').addEventListener('cancel', (ev) => { if (busy) ev.preventDefault(); });
-$('reason-dialog').addEventListener('close', () => { if (current) finish(false); });

@@ -7,6 +7,7 @@
 import { api, ApiError } from './api.js';
 import { h } from './dom.js';
 import { staffSignIn } from './signin.js';
+import { askReason, closeReasonDialog } from './reason-dialog.js';
 import { LONDON, zonedTime, zonedISODate, addDays, isoDateLabel } from './time.js';
 
 const $ = (id) => document.getElementById(id);
@@ -34,7 +35,7 @@ const data = {
 };
 let prisonSeq = 0; // these drop answers to superseded requests
 let daySeq = 0;
-let cancelling = null;
+let staffRole = ''; // the signed-in staff member's role
 
 // --- helpers ----------------------------------------------------------------
 
@@ -88,7 +89,8 @@ function absoluteURL(u) {
 const MONITOR_ROLES = new Set(['security', 'admin']);
 
 async function showApp(staff) {
-  $('monitor-link').hidden = !MONITOR_ROLES.has(staff.role);
+  staffRole = staff.role || '';
+  $('monitor-link').hidden = !MONITOR_ROLES.has(staffRole);
   say('Loading…');
   try {
     data.prisons = await api.prisons();
@@ -323,11 +325,27 @@ function renderBookings() {
       links.length && ACTIVE.has(b.status)
         ? h('details', {}, h('summary', {}, 'Join links'), h('ul', { class: 'links' }, links))
         : null,
+      b.callType === 'legal' ? sightOnlyLine(b, canCancel) : null,
       canCancel
         ? h('button', { type: 'button', class: 'button button-small', onclick: () => openCancel(b) },
           'Cancel', h('span', { class: 'visually-hidden' }, ` booking ${b.reference}`))
         : null);
   }));
+}
+
+// sightOnlyLine says whether a legal call may be watched (video only) and,
+// for security officers and administrators while it is still to come,
+// offers to change that.
+function sightOnlyLine(b, open) {
+  const text = b.sightOnly
+    ? `Video-only supervision (in sight, out of hearing) is on. Reason: ${b.sightOnlyReason || 'not given'}.`
+    : 'Privileged: never watched, heard or recorded.';
+  const button = open && MONITOR_ROLES.has(staffRole)
+    ? h('button', { type: 'button', class: 'button button-small', onclick: () => changeSightOnly(b) },
+      b.sightOnly ? 'Stop video-only supervision' : 'Allow video-only supervision',
+      h('span', { class: 'visually-hidden' }, ` of booking ${b.reference}`))
+    : null;
+  return h('div', { class: 'sight-only' }, h('p', { class: 'hint' }, text), button);
 }
 
 async function copyLink(url, input, button, name) {
@@ -408,39 +426,37 @@ function showResult(b) {
   $('result-title').focus({ preventScroll: true });
 }
 
-function openCancel(b) {
-  cancelling = b;
-  $('cancel-reference').textContent = b.reference;
-  $('cancel-summary').textContent = `${timeRange(b)} · ${(b.participants || []).map((p) => p.name).join(', ')}`;
-  $('cancel-reason').value = '';
-  hideError($('cancel-error'));
-  $('cancel-dialog').showModal();
-  $('cancel-reason').focus();
+async function openCancel(b) {
+  const done = await askReason({
+    title: `Cancel booking ${b.reference}`,
+    summary: `${timeRange(b)} · ${(b.participants || []).map((p) => p.name).join(', ')}`,
+    confirm: 'Cancel booking',
+    dismiss: 'Keep booking',
+    danger: true,
+    submit: (reason) => api.cancelBooking(b.id, reason),
+  });
+  if (!done) return;
+  say(`Booking ${b.reference} cancelled.`);
+  await loadDay();
 }
 
-async function submitCancel(ev) {
-  ev.preventDefault();
-  const err = $('cancel-error');
-  hideError(err);
-  const reason = $('cancel-reason').value.trim();
-  if (!reason) {
-    showError(err, 'Enter a reason for cancelling.');
-    $('cancel-reason').focus();
-    return;
-  }
-  const b = cancelling;
-  if (!b) return;
-  $('cancel-confirm').disabled = true;
-  try {
-    await api.cancelBooking(b.id, reason);
-    $('cancel-dialog').close();
-    say(`Booking ${b.reference} cancelled.`);
-    await loadDay();
-  } catch (e) {
-    showError(err, e);
-  } finally {
-    $('cancel-confirm').disabled = false;
-  }
+// changeSightOnly turns a legal call's video-only supervision ("in sight,
+// out of hearing") on or off, with a reason; security officers and
+// administrators only (the API checks).
+async function changeSightOnly(b) {
+  const on = !b.sightOnly;
+  const done = await askReason({
+    title: on ? `Allow video-only supervision of call ${b.reference}` : `Stop video-only supervision of call ${b.reference}`,
+    summary: on
+      ? 'In sight, out of hearing: security officers may watch this legal call from the monitoring wall. '
+        + 'Its sound is never sent to them, and it is never recorded. Only do this where the law allows it.'
+      : 'The call goes back to full legal privilege: nobody may watch or hear it.',
+    confirm: on ? 'Allow video-only supervision' : 'Stop video-only supervision',
+    submit: (reason) => api.setSightOnly(b.id, on, reason),
+  });
+  if (!done) return;
+  say(on ? `Video-only supervision of call ${b.reference} allowed.` : `Video-only supervision of call ${b.reference} stopped.`);
+  await loadDay();
 }
 
 // --- wiring -------------------------------------------------------------------
@@ -449,14 +465,12 @@ const signIn = staffSignIn({
   pageTitle: 'Book a video call – Gatehouse staff',
   onSignedIn: showApp,
   onSignedOut: () => {
-    if ($('cancel-dialog').open) $('cancel-dialog').close();
+    closeReasonDialog();
     $('monitor-link').hidden = true;
   },
 });
 
 $('booking-form').addEventListener('submit', submitBooking);
-$('cancel-form').addEventListener('submit', submitCancel);
-$('cancel-keep').addEventListener('click', () => $('cancel-dialog').close());
 $('refresh').addEventListener('click', () => loadDay().then(() => say('Bookings refreshed.')));
 $('result-close').addEventListener('click', () => {
   $('result').hidden = true;
