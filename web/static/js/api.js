@@ -153,6 +153,7 @@ export const api = {
   contacts: async (prisonerId) => list(await request('GET', `/api/v1/prisoners/${enc(prisonerId)}/contacts`)),
   bookings: async (prisonId, from, to) =>
     list(await request('GET', `/api/v1/bookings?prisonId=${enc(prisonId)}&from=${enc(from)}&to=${enc(to)}`)),
+  booking: (id) => request('GET', `/api/v1/bookings/${enc(id)}`),
   createBooking: (b) => request('POST', '/api/v1/bookings', b),
   cancelBooking: (id, reason) => request('POST', `/api/v1/bookings/${enc(id)}/cancel`, { reason }),
   setSightOnly: (id, enabled, reason) => request('PUT', `/api/v1/bookings/${enc(id)}/sight-only`, { enabled, reason }),

@@ -5,7 +5,8 @@
 //
 // The manifest is the media server's record of the files (package
 // recording): for each file its name, participant, kind, codec, SHA-256,
-// size, start offset from the call's start and duration.
+// size, start offset from the call's start and duration. It names
+// participants by id; their names come from the booking.
 
 import { api, fetchBlob, recordingFileURL } from './api.js';
 import { h } from './dom.js';
@@ -25,7 +26,6 @@ const ACTION_NAMES = {
   unmute: 'Unmuted',
   end: 'Ended the call',
 };
-const ROLE_NAMES = { prisoner: 'Prisoner', visitor: 'Visitor', legal: 'Legal adviser', probation: 'Probation officer' };
 const DOWNLOAD_FORBIDDEN = 'You need the permission to download recordings. An administrator can give it to you.';
 // DAYS_SHOWN: the list shows this many days up to today at first.
 const DAYS_SHOWN = 7;
@@ -35,66 +35,41 @@ function dateTime(t) {
   return `${isoDateLabel(zonedISODate(t, LONDON))}, ${zonedTime(t, LONDON)}`;
 }
 
+const CODEC_NAMES = { vp8: 'VP8', vp9: 'VP9', h264: 'H.264', opus: 'Opus' };
+
 function sizeText(bytes) {
   const n = Number(bytes) || 0;
+  if (n <= 0) return '';
   if (n >= 1e9) return `${(n / 1e9).toFixed(1)} GB`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
   return `${Math.max(1, Math.round(n / 1e3))} kB`;
 }
 
-function num(...values) {
-  for (const v of values) {
-    const n = Number(v);
-    if (v !== undefined && v !== null && v !== '' && Number.isFinite(n)) return n;
-  }
-  return 0;
-}
-
-// manifestFiles reads the manifest's files ([{...}] or {name: {...}}) into
-// the player's shape; names(pid) gives a participant's name.
+// manifestFiles reads the manifest's files (package recording's Manifest:
+// {startedAt, endedAt, files: [{name, participantId, kind, codec, sha256,
+// bytes, startOffsetMs, durationMs, ...}]}) into the player's shape;
+// names(pid) gives a participant's name.
 export function manifestFiles(manifest, names) {
-  const raw = (manifest && (manifest.files || manifest.tracks)) || [];
-  const list = Array.isArray(raw) ? raw : Object.entries(raw).map(([name, f]) => ({ name, ...f }));
-  return list.map((f) => {
-    const name = String(f.name || f.file || f.path || '');
-    const participant = f.participant && typeof f.participant === 'object' ? f.participant : {};
-    const participantId = String(f.participantId || participant.id || (typeof f.participant === 'string' ? f.participant : '') || '');
-    const codec = String(f.codec || '');
-    let kind = f.kind || participant.kind || '';
-    if (kind !== 'audio' && kind !== 'video') kind = /opus/i.test(codec) || /-audio-/.test(name) ? 'audio' : 'video';
-    return {
-      name,
-      participantId,
-      label: f.participantName || participant.name || names(participantId),
-      role: f.role || participant.role || '',
-      kind,
-      codec,
-      sha256: f.sha256 || '',
-      bytes: num(f.bytes, f.size),
-      startOffsetMs: num(f.startOffsetMs, f.offsetMs),
-      durationMs: num(f.durationMs),
-    };
-  }).filter((f) => f.name);
+  const list = (manifest && Array.isArray(manifest.files)) ? manifest.files : [];
+  return list.filter((f) => f && f.name).map((f) => ({
+    name: String(f.name),
+    participantId: String(f.participantId || ''),
+    label: names(String(f.participantId || '')),
+    kind: f.kind === 'audio' ? 'audio' : 'video',
+    codec: String(f.codec || ''),
+    sha256: String(f.sha256 || ''),
+    bytes: Number(f.bytes) || 0,
+    startOffsetMs: Number(f.startOffsetMs) || 0,
+    durationMs: Number(f.durationMs) || 0,
+    error: String(f.error || ''),
+  }));
 }
 
-// manifestNames gives the names the manifest knows ({participants: [{id,
-// name}]} or {participants: {id: {name}}}).
-function manifestNames(manifest) {
-  const out = new Map();
-  const raw = (manifest && manifest.participants) || [];
-  const list = Array.isArray(raw) ? raw : Object.entries(raw).map(([id, p]) => ({ id, ...p }));
-  for (const p of list) if (p && p.id) out.set(String(p.id), p);
-  return out;
-}
-
-// callStart is the time the manifest's offsets count from.
+// callStart is the time the manifest's offsets count from: the call's
+// start as the recorder saw it, else the recording's.
 function callStart(rec) {
-  const m = rec.manifest || {};
-  for (const t of [m.callStart, m.startedAt, m.startTime, m.start, rec.startedAt]) {
-    const ms = Date.parse(t);
-    if (!Number.isNaN(ms)) return ms;
-  }
-  return NaN;
+  const fromManifest = Date.parse(rec.manifest && rec.manifest.startedAt);
+  return Number.isNaN(fromManifest) ? Date.parse(rec.startedAt) : fromManifest;
 }
 
 export class RecordingsView {
@@ -140,8 +115,8 @@ export class RecordingsView {
     const seq = ++this.seq;
     let list;
     try {
-      // The API's "to" is read as the end of that day either way.
-      list = await api.recordings(from, addDays(to, 1));
+      // Both dates are included (prison's days).
+      list = await api.recordings(from, to);
     } catch (e) {
       if (seq !== this.seq || e.status === 401) return;
       err.textContent = `Could not load the recordings. ${explain(e)}`;
@@ -189,8 +164,13 @@ export class RecordingsView {
     $('recording-files').replaceChildren();
     $('player').hidden = true;
     let rec;
+    let people = [];
     try {
       rec = await api.recording(id);
+      // The manifest names participants by id; the booking has their names
+      // (best effort: without it the page says "Participant" and the id).
+      const b = await api.booking(rec.bookingId).catch(() => null);
+      people = (b && b.participants) || [];
     } catch (e) {
       if (seq !== this.seq || e.status === 401) return;
       $('recording-summary').textContent = '';
@@ -199,11 +179,11 @@ export class RecordingsView {
       return;
     }
     if (seq !== this.seq) return;
-    this.render(rec);
+    this.render(rec, people);
     $('recording-title').focus();
   }
 
-  render(rec) {
+  render(rec, people) {
     const ref = rec.reference || `#${rec.bookingId}`;
     $('recording-title').textContent = `Recording of call ${ref}`;
     const ended = rec.endedAt ? `–${zonedTime(rec.endedAt, LONDON)}` : '';
@@ -213,17 +193,13 @@ export class RecordingsView {
       STATUS_NAMES[rec.status] || rec.status,
     ].filter(Boolean).join(' · ');
     if (rec.status === 'failed') {
-      $('recording-error').textContent = 'The recording of this call failed. What was written before the failure is below.';
+      $('recording-error').textContent = `The recording of this call failed${rec.failure ? ` (${rec.failure})` : ''}. `
+        + 'What was written before the failure is below.';
       $('recording-error').hidden = false;
     }
     this.renderHold(rec);
-    const known = manifestNames(rec.manifest);
-    const names = (pid) => {
-      const p = known.get(pid);
-      if (p && p.name) return p.name;
-      const a = (rec.actions || []).find((x) => x.participantId === pid && x.participantName);
-      return a ? a.participantName : `Participant ${pid.slice(0, 6)}`;
-    };
+    const known = new Map(people.filter((p) => p && p.id).map((p) => [p.id, p.name || '']));
+    const names = (pid) => known.get(pid) || `Participant ${pid.slice(0, 6)}`;
     const files = manifestFiles(rec.manifest, names).map((f) => ({ ...f, url: recordingFileURL(rec.id, f.name) }));
     const start = callStart(rec);
     const actions = (rec.actions || []).map((a) => ({
@@ -242,7 +218,7 @@ export class RecordingsView {
         timeLabel: $('player-time'),
         markersEl: $('player-markers'),
         stateEl: $('player-state'),
-        files: files.filter((f) => f.kind === 'audio' || f.kind === 'video'),
+        files,
         markers: actions.map((a) => ({ atMs: a.atMs, text: a.text })),
       });
     }
@@ -303,15 +279,18 @@ export class RecordingsView {
       return;
     }
     $('recording-files').replaceChildren(...files.map((f) => {
-      const what = `${f.label} – ${f.kind}${f.codec ? ` (${f.codec})` : ''}`;
+      const codec = CODEC_NAMES[f.codec.toLowerCase()] || f.codec;
+      const what = `${f.label} – ${f.kind}${codec ? ` (${codec})` : ''}`;
       const error = h('p', { class: 'notice notice-error', role: 'alert', hidden: true });
       const button = h('button', { type: 'button', class: 'button button-small' },
         'Download', h('span', { class: 'visually-hidden' }, ` ${what}`));
       button.addEventListener('click', () => this.download(rec, f, button, error));
       return h('li', { class: 'file' },
-        h('p', {}, h('strong', {}, what), ` · ${sizeText(f.bytes)} · starts at ${clock(f.startOffsetMs)}`,
-          f.durationMs ? `, lasts ${clock(f.durationMs)}` : ''),
+        h('p', {}, h('strong', {}, what),
+          [sizeText(f.bytes), `starts at ${clock(f.startOffsetMs)}${f.durationMs ? `, lasts ${clock(f.durationMs)}` : ''}`]
+            .filter(Boolean).map((x) => ` · ${x}`).join('')),
         f.sha256 ? h('p', { class: 'hint' }, 'SHA-256 ', h('code', { class: 'hash' }, f.sha256)) : null,
+        f.error ? h('p', { class: 'notice notice-warning' }, `This file is incomplete: ${f.error}`) : null,
         button, error);
     }));
   }
@@ -358,12 +337,11 @@ function dateOnly(t) {
   return isoDateLabel(zonedISODate(t, LONDON));
 }
 
-// actionText puts a staff action into words: "Muted Sarah Price (Demo
-// Security Officer): shouting".
+// actionText puts a staff action into words: "Muted Sarah Price – by Demo
+// Security Officer: “shouting”".
 function actionText(a, names) {
   const verb = ACTION_NAMES[a.action] || a.action;
-  const who = a.action === 'end' || !a.participantId ? '' : ` ${a.participantName || names(a.participantId)}`;
-  const by = a.staffName || a.staff || '';
-  const role = a.participantRole && ROLE_NAMES[a.participantRole] ? ` (${ROLE_NAMES[a.participantRole].toLowerCase()})` : '';
-  return `${verb}${who}${role}${by ? ` – by ${by}` : ''}${a.reason ? `: “${a.reason}”` : ''}`;
+  const who = a.action === 'end' || !a.participantId ? '' : ` ${names(a.participantId)}`;
+  const by = a.staffName || '';
+  return `${verb}${who}${by ? ` – by ${by}` : ''}${a.reason ? `: “${a.reason}”` : ''}`;
 }
