@@ -137,7 +137,9 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 		cur, target, maxLayer, changed := d.layerState()
 		var allowed []int
 		for _, q := range d.up.qualities() {
-			if q <= maxLayer {
+			// A monitor takes only what the publisher sends anyway: its
+			// choices must not show in what the publisher is asked for.
+			if q <= maxLayer && (!p.hidden || d.up.isActive(q)) {
 				allowed = append(allowed, q)
 			}
 		}
@@ -208,7 +210,13 @@ func (t *upTrack) dynacast(now time.Time) {
 		return
 	}
 	var want [maxLayers]bool
+	if q := t.recordedLayer(); q >= 0 {
+		want[q] = true
+	}
 	for _, d := range *t.downs.Load() {
+		if d.sub.hidden {
+			continue // monitors never change what a publisher sends
+		}
 		cur, target, _, _ := d.layerState()
 		if cur >= 0 {
 			want[cur] = true

@@ -60,7 +60,7 @@ func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	room, err := s.Room("r1")
+	room, err := s.Room("r1", Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}

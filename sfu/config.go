@@ -31,6 +31,16 @@ type Config struct {
 	// Net replaces the operating system's network, for tests over a
 	// simulated one (pion's vnet). Nil means the real network.
 	Net transport.Net
+
+	// Auditor receives refusals of monitors and recorders on legal calls
+	// and recording alarms. Nil only logs them (as errors).
+	Auditor Auditor
+	// RecordingsDir is where rooms whose policy says Record write their
+	// recordings, one directory per room. Empty refuses recording.
+	RecordingsDir string
+	// RecordingEvents, when set, is told when a room's recording starts,
+	// fails and is finished.
+	RecordingEvents RecordingEvents
 }
 
 // SettingEngine returns the candidate settings of the media server: the

@@ -50,8 +50,10 @@ type downTrack struct {
 	extLevel uint8 // audio level id on the subscriber connection
 	extCapt  uint8 // capture time id on the subscriber connection
 
-	current, target int // quality forwarded now, and wanted; layerPause for none
-	maxLayer        int // the subscriber's quality request
+	current, target int  // quality forwarded now, and wanted; layerPause for none
+	maxLayer        int  // the subscriber's quality request
+	withheld        bool // by policy or staff moderation: nothing is forwarded
+	resync          bool // audio: continue the numbering from the next packet
 	lastChange      time.Time
 	upgradedAt      time.Time     // when the target last went up
 	upgradeHold     time.Duration // least time from a change to the next upgrade
@@ -158,7 +160,7 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool, now int64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.bound {
+	if !d.bound || d.withheld {
 		return
 	}
 	switch {
@@ -167,8 +169,9 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 			return
 		}
 		d.switchTo(q, h, now)
-	case !d.started:
-		d.switchTo(q, h, now) // audio starts on any packet
+	case !d.started || d.resync:
+		d.switchTo(q, h, now) // audio starts (or resumes) on any packet
+		d.resync = false
 	case seqBefore(h.SequenceNumber, d.switchSeq):
 		return // older than the switch point: its numbers belong to the old layer
 	}
@@ -275,7 +278,11 @@ func (d *downTrack) setTarget(q int, now time.Time) {
 func (d *downTrack) layerState() (current, target, maxLayer int, changed time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.current, d.target, d.maxLayer, d.lastChange
+	maxLayer = d.maxLayer
+	if d.withheld {
+		maxLayer = layerPause // nothing is sent: allocate nothing
+	}
+	return d.current, d.target, maxLayer, d.lastChange
 }
 
 // holdFor returns how long after a change the subscription may go up.

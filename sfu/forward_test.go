@@ -33,7 +33,7 @@ func (w *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
 func testTrack(t testing.TB, layers []int, n int) (*upTrack, []*downTrack, []*captureWriter) {
 	t.Helper()
 	s := newTestSFU(t)
-	room := newRoom(s, "bench")
+	room := newRoom(s, "bench", Policy{})
 	t.Cleanup(room.Close)
 	owner := &Participant{id: "pub", room: room}
 	pc, err := s.apis.pub.NewPeerConnection(webrtc.Configuration{})

@@ -19,11 +19,18 @@ import (
 // newTestSFU returns an SFU on loopback, closed when the test ends.
 func newTestSFU(t testing.TB) *SFU {
 	t.Helper()
+	return newTestSFUWith(t, Config{})
+}
+
+// newTestSFUWith is newTestSFU with cfg (LoopbackOnly is always set).
+func newTestSFUWith(t testing.TB, cfg Config) *SFU {
+	t.Helper()
+	cfg.LoopbackOnly = true
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := New(Config{LoopbackOnly: true}, log, metrics.New())
+	s, err := New(cfg, log, metrics.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +41,7 @@ func newTestSFU(t testing.TB) *SFU {
 // testRoom returns room "r1" of a fresh loopback SFU.
 func testRoom(t testing.TB) *Room {
 	t.Helper()
-	room, err := newTestSFU(t).Room("r1")
+	room, err := newTestSFU(t).Room("r1", Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +99,18 @@ func newPeerAPI(t testing.TB) *webrtc.API {
 // goroutine, fed by the participant's Signaller calls.
 func joinPeer(t testing.TB, room *Room, id string) *peer {
 	t.Helper()
+	return joinPeerAs(t, id, room.Join)
+}
+
+// joinMonitorPeer joins room as hidden monitor id.
+func joinMonitorPeer(t testing.TB, room *Room, id string) *peer {
+	t.Helper()
+	return joinPeerAs(t, id, room.JoinMonitor)
+}
+
+// joinPeerAs joins with join (a room's Join or JoinMonitor).
+func joinPeerAs(t testing.TB, id string, join func(string, Signaller) (*Participant, error)) *peer {
+	t.Helper()
 	p := &peer{t: t, api: newPeerAPI(t), msgs: make(chan func(), 256), done: make(chan struct{}), received: make(map[string][]rtp.Header), lastBytes: make(map[string][]byte)}
 	var err error
 	if p.sub, err = p.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -110,7 +129,7 @@ func joinPeer(t testing.TB, room *Room, id string) *peer {
 			}
 		}
 	}()
-	part, err := room.Join(id, p)
+	part, err := join(id, p)
 	if err != nil {
 		t.Fatal(err)
 	}

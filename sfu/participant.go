@@ -25,6 +25,10 @@ type Participant struct {
 	sub  *webrtc.PeerConnection
 	bwe  cc.BandwidthEstimator // of the subscriber connection
 
+	// Set before the participant is in the room, then read only.
+	hidden    bool // a monitor: subscribes only, in nobody's view
+	videoOnly bool // a monitor of a sight-only legal call: never sent audio
+
 	twccNegotiated atomic.Bool   // the subscriber sends transport-wide feedback
 	remb           atomic.Int64  // the subscriber's last REMB, bit/s
 	rembAt         atomic.Int64  // when it came, unix nanoseconds
@@ -182,6 +186,9 @@ func (p *Participant) conn(t Target) (*webrtc.PeerConnection, error) {
 
 // HandleOffer applies the client's publisher offer and sends the answer.
 func (p *Participant) HandleOffer(sdp string) error {
+	if p.hidden {
+		return ErrMonitorPublish
+	}
 	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sdp}
 	if err := p.pub.SetRemoteDescription(offer); err != nil {
 		return fmt.Errorf("%w: publisher offer: %v", ErrNegotiation, err)
@@ -352,6 +359,10 @@ func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
 // subscribe adds t to the subscriber connection. It reports whether
 // anything changed.
 func (p *Participant) subscribe(t *upTrack) bool {
+	if !p.mayReceive(t) {
+		p.log.Info("not subscribed: video only", "track", t.id)
+		return false
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -377,7 +388,16 @@ func (p *Participant) subscribe(t *upTrack) bool {
 	p.wg.Add(1)
 	go func() { defer p.wg.Done(); p.readFeedback(d, sender) }()
 	p.mu.Unlock()
+	// Under the room lock, so that a pause or mute by staff either sees
+	// this subscription or is seen by it.
+	r := p.room
+	r.mu.Lock()
+	withheld := r.withheldLocked(t, p)
+	d.mu.Lock()
+	d.withheld = withheld
+	d.mu.Unlock()
 	t.addDown(d)
+	r.mu.Unlock()
 	if t.kind == webrtc.RTPCodecTypeVideo {
 		p.allocate(time.Now(), allocRequest)
 	}

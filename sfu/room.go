@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -13,7 +14,12 @@ type Room struct {
 	log *slog.Logger
 
 	mu           sync.Mutex
+	policy       Policy
 	participants map[string]*Participant
+	monitors     map[string]*Participant // hidden: subscribe only, in nobody's list
+	moderation   map[string]Moderation   // staff's pauses and mutes, by participant
+	rec          *roomRecorder           // nil unless recording
+	recErr       error                   // the recording's first failure
 	closed       bool
 
 	stop chan struct{} // closed by Close: the room's ticker stops
@@ -23,12 +29,16 @@ type Room struct {
 	speakers speakerState
 }
 
-func newRoom(s *SFU, id string) *Room {
+func newRoom(s *SFU, id string, pol Policy) *Room {
+	pol.OneWayVideo = slices.Clone(pol.OneWayVideo)
 	r := &Room{
 		id:           id,
 		sfu:          s,
 		log:          s.log.With("room", id),
+		policy:       pol,
 		participants: make(map[string]*Participant),
+		monitors:     make(map[string]*Participant),
+		moderation:   make(map[string]Moderation),
 		stop:         make(chan struct{}),
 		done:         make(chan struct{}),
 	}
@@ -112,12 +122,17 @@ func (r *Room) publish(ft *upTrack) error {
 	}
 	ft.owner.published = append(ft.owner.published, ft)
 	others := r.othersLocked(ft.owner)
+	rec := r.rec
 	r.mu.Unlock()
 	r.sfu.m.PublishedTracks.Inc()
+	if rec != nil {
+		rec.add(ft)
+	}
 
 	for _, q := range others {
-		q.subscribe(ft)
-		q.negotiate()
+		if q.subscribe(ft) {
+			q.negotiate()
+		}
 	}
 	return nil
 }
@@ -125,6 +140,14 @@ func (r *Room) publish(ft *upTrack) error {
 // leave removes p and unsubscribes everyone from its tracks.
 func (r *Room) leave(p *Participant) {
 	r.mu.Lock()
+	if p.hidden {
+		if r.monitors[p.id] == p {
+			delete(r.monitors, p.id)
+		}
+		r.mu.Unlock()
+		r.sfu.media.Monitors.Dec()
+		return
+	}
 	if r.participants[p.id] == p {
 		delete(r.participants, p.id)
 	}
@@ -149,9 +172,16 @@ func (r *Room) leave(p *Participant) {
 	}
 }
 
+// othersLocked returns everyone but p who subscribes to p's tracks: the
+// other participants and the hidden monitors. The caller holds r.mu.
 func (r *Room) othersLocked(p *Participant) []*Participant {
-	others := make([]*Participant, 0, len(r.participants))
+	others := make([]*Participant, 0, len(r.participants)+len(r.monitors))
 	for _, q := range r.participants {
+		if q != p {
+			others = append(others, q)
+		}
+	}
+	for _, q := range r.monitors {
 		if q != p {
 			others = append(others, q)
 		}
@@ -167,15 +197,22 @@ func (r *Room) Close() {
 		return
 	}
 	r.closed = true
-	ps := make([]*Participant, 0, len(r.participants))
+	ps := make([]*Participant, 0, len(r.participants)+len(r.monitors))
 	for _, p := range r.participants {
 		ps = append(ps, p)
 	}
+	for _, p := range r.monitors {
+		ps = append(ps, p)
+	}
+	rec := r.rec
 	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
 	for _, p := range ps {
 		p.Close()
+	}
+	if rec != nil {
+		rec.finish()
 	}
 	r.sfu.removeRoom(r)
 	r.log.Info("media room closed")

@@ -23,10 +23,12 @@ var (
 
 // SFU owns the rooms of one media node.
 type SFU struct {
-	apis  *apis
-	log   *slog.Logger
-	m     *metrics.Metrics
-	media *metrics.Media
+	apis    *apis
+	cfg     Config
+	auditor Auditor
+	log     *slog.Logger
+	m       *metrics.Metrics
+	media   *metrics.Media
 
 	mu     sync.Mutex
 	rooms  map[string]*Room
@@ -40,24 +42,50 @@ func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*SFU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
-	return &SFU{apis: a, log: log, m: m, media: metrics.NewMedia(m.Registry), rooms: make(map[string]*Room)}, nil
+	return &SFU{apis: a, cfg: cfg, auditor: cfg.Auditor, log: log, m: m, media: metrics.NewMedia(m.Registry),
+		rooms: make(map[string]*Room)}, nil
 }
 
-// Room returns the room with id, creating it if it does not exist.
-func (s *SFU) Room(id string) (*Room, error) {
+// Room returns the room with id, creating it under pol if it does not
+// exist. An existing room keeps the policy it was made with; asking for it
+// with a different Legal flag is refused (ErrPolicyConflict). A policy that
+// asks to record a legal call is refused with ErrLegalPrivilege, audited,
+// and makes no room.
+func (s *SFU) Room(id string, pol Policy) (*Room, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if r, ok := s.rooms[id]; ok {
+	r, ok := s.rooms[id]
+	if ok {
+		s.mu.Unlock()
+		if legal := r.Policy().Legal; legal != pol.Legal {
+			return nil, fmt.Errorf("%w: room %s: legal %v asked as %v", ErrPolicyConflict, id, legal, pol.Legal)
+		}
 		return r, nil
 	}
-	r := newRoom(s, id)
+	r = newRoom(s, id, pol)
+	if pol.Legal && pol.Record {
+		s.mu.Unlock()
+		err := r.refusePrivileged(systemActor, "recorder")
+		r.Close()
+		return nil, err
+	}
 	s.rooms[id] = r
 	s.m.Rooms.Inc()
+	s.mu.Unlock()
+	if pol.Record {
+		if err := r.StartRecording(systemActor); err != nil {
+			r.log.Error("recording did not start", "err", err)
+		}
+	}
 	return r, nil
 }
+
+// systemActor is the audit actor of what the media server does on its own
+// or on the policy it was given.
+const systemActor = "system:sfu"
 
 // removeRoom forgets r once it has closed.
 func (s *SFU) removeRoom(r *Room) {

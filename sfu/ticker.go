@@ -24,10 +24,13 @@ func (r *Room) run() {
 			return
 		case now := <-tick.C:
 			ps, tracks := r.snapshot()
+			// Monitors are sampled and allocated like participants, but
+			// take no part in speakers or reports.
+			subs := append(ps[:len(ps):len(ps)], r.monitorList()...)
 			if n%sampleEvery == 0 {
-				r.sample(ps, tracks, now)
+				r.sample(subs, tracks, now)
 			}
-			for _, p := range ps {
+			for _, p := range subs {
 				p.allocate(now, allocTick)
 			}
 			for _, t := range tracks {

@@ -67,6 +67,7 @@ type upTrack struct {
 
 	layers [maxLayers]atomic.Pointer[upLayer]
 	downs  atomic.Pointer[[]*downTrack] // copy on write, under mu
+	rec    atomic.Pointer[trackRecorder]
 
 	mu       sync.Mutex
 	active   [maxLayers]bool      // layers the publisher was last told to send

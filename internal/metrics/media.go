@@ -12,6 +12,12 @@ type Media struct {
 	LayerSwitches        prometheus.Counter // simulcast layer changes made for subscribers
 	SpeakerChanges       prometheus.Counter // active-speaker lists sent
 
+	// Supervision and recording.
+	Monitors          prometheus.Gauge       // hidden monitors connected
+	PrivilegeRefusals *prometheus.CounterVec // monitors and recorders refused on legal calls, by what
+	RecordedTracks    prometheus.Gauge       // tracks being recorded now
+	RecordingFailures prometheus.Counter     // recordings that lost data or could not be written (an alarm)
+
 	// Per participant, labelled room, participant and direction (publish:
 	// what the media server receives from the participant; subscribe: what
 	// it sends to them). Series are deleted when the participant leaves.
@@ -31,6 +37,13 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "gatehouse", Subsystem: "sfu", Name: name, Help: help}, labels)
 	}
 	m := &Media{
+		Monitors: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "gatehouse", Subsystem: "sfu", Name: "monitors",
+			Help: "Hidden monitors (security staff watching a call) connected."}),
+		PrivilegeRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "gatehouse", Subsystem: "sfu",
+			Name: "privilege_refusals_total", Help: "Monitors and recorders refused because the call is legally privileged."}, []string{"what"}),
+		RecordedTracks: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "gatehouse", Subsystem: "sfu", Name: "recorded_tracks",
+			Help: "Tracks being recorded now."}),
+		RecordingFailures:    counter("recording_failures_total", "Recordings that lost media or could not be written: each one is an alarm."),
 		RetransmittedPackets: counter("retransmitted_packets_total", "RTP packets resent to subscribers from the packet cache in answer to NACKs."),
 		NACKs:                counter("nacked_packets_total", "Packets subscribers reported lost (NACKed)."),
 		KeyframeRequests:     counter("keyframe_requests_total", "Key-frame requests (PLI) sent to publishers."),
@@ -43,7 +56,8 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		Available:            gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
 	}
 	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges,
-		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available)
+		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available,
+		m.Monitors, m.PrivilegeRefusals, m.RecordedTracks, m.RecordingFailures)
 	return m
 }
 

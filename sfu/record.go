@@ -1,0 +1,219 @@
+package sfu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/recording"
+)
+
+// ErrNoRecordingDir is returned when a room is asked to record and the
+// media server has nowhere to write.
+var ErrNoRecordingDir = errors.New("sfu: no recordings directory configured")
+
+// recordingCloseTimeout bounds flushing and hashing a call's recordings.
+const recordingCloseTimeout = 30 * time.Second
+
+// RecordingEvents is told about each room's recording. Its methods must not
+// block for long: they run on the room's goroutines.
+type RecordingEvents interface {
+	// RecordingStarted: the room records into dir from at.
+	RecordingStarted(roomID, dir string, at time.Time)
+	// RecordingFailed: the recording lost media or could not be written.
+	// It is an alarm; the recording goes on where it can.
+	RecordingFailed(roomID string, err error)
+	// RecordingFinished: the call ended and the manifest is written.
+	RecordingFinished(roomID string, m recording.Manifest)
+}
+
+// roomRecorder records every track of a room, each into its own file: the
+// audio, and the video of one simulcast layer (h, the middle one, which
+// dynacast then keeps on), from the first packet to the end of the call.
+type roomRecorder struct {
+	room *Room
+	call *recording.Call
+	dir  string
+
+	mu     sync.Mutex
+	tracks []*upTrack
+	done   bool
+
+	alarms sync.WaitGroup // failure reports in flight
+}
+
+// trackRecorder feeds one track's recorded layer to its file.
+type trackRecorder struct {
+	layer int
+	w     *recording.Track
+}
+
+// write records one packet; it copies what it keeps and never blocks.
+func (tr *trackRecorder) write(h *rtp.Header, payload []byte) {
+	if len(payload) == 0 {
+		return // padding only
+	}
+	tr.w.Write(h, payload)
+}
+
+// recordedLayer returns the layer being recorded, or -1.
+func (t *upTrack) recordedLayer() int {
+	if tr := t.rec.Load(); tr != nil {
+		return tr.layer
+	}
+	return -1
+}
+
+// StartRecording records the room from now to its end, asked by actor. A
+// legal call is refused with ErrLegalPrivilege and the refusal audited; no
+// file is created. Starting twice is harmless.
+func (r *Room) StartRecording(actor string) error {
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return ErrClosed
+	case r.policy.Legal:
+		r.mu.Unlock()
+		return r.refusePrivileged(actor, "recorder")
+	case r.rec != nil:
+		r.mu.Unlock()
+		return nil
+	}
+	root := r.sfu.cfg.RecordingsDir
+	if root == "" {
+		r.mu.Unlock()
+		r.recordingFailed(ErrNoRecordingDir)
+		return ErrNoRecordingDir
+	}
+	rec := &roomRecorder{room: r, dir: filepath.Join(root, r.id)}
+	now := time.Now()
+	call, err := recording.NewCall(rec.dir, r.id, now, recording.Options{Log: r.log, OnFailure: rec.failed})
+	if err != nil {
+		r.mu.Unlock()
+		err = fmt.Errorf("start recording: %w", err)
+		r.recordingFailed(err)
+		return err
+	}
+	rec.call = call
+	r.rec = rec
+	var tracks []*upTrack
+	for _, p := range r.participants {
+		tracks = append(tracks, p.published...)
+	}
+	r.mu.Unlock()
+	r.log.Info("recording", "dir", rec.dir, "actor", actor)
+	if ev := r.sfu.cfg.RecordingEvents; ev != nil {
+		ev.RecordingStarted(r.id, rec.dir, now)
+	}
+	for _, t := range tracks {
+		rec.add(t)
+	}
+	return nil
+}
+
+// RecordingError returns the first failure of the room's recording, or nil.
+func (r *Room) RecordingError() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recErr
+}
+
+// Recording reports whether the room is being recorded.
+func (r *Room) Recording() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec != nil
+}
+
+// add starts recording track t.
+func (rec *roomRecorder) add(t *upTrack) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done || t.rec.Load() != nil {
+		return
+	}
+	layer := 0
+	if t.kind == webrtc.RTPCodecTypeVideo && t.simulcast {
+		layer = layerH
+	}
+	w, err := rec.call.AddTrack(t.owner.id, t.trackID, t.kind.String(), t.codec.MimeType, t.codec.ClockRate)
+	if err != nil {
+		rec.failedLocked(fmt.Errorf("record %s: %w", t.id, err))
+		return
+	}
+	t.rec.Store(&trackRecorder{layer: layer, w: w})
+	rec.tracks = append(rec.tracks, t)
+	rec.room.sfu.media.RecordedTracks.Inc()
+	t.requestKeyframe(layer, true) // a recording starts on a key frame
+}
+
+// finish stops recording, closes the files and writes the manifest.
+func (rec *roomRecorder) finish() {
+	rec.mu.Lock()
+	if rec.done {
+		rec.mu.Unlock()
+		return
+	}
+	rec.done = true
+	for _, t := range rec.tracks {
+		t.rec.Store(nil)
+	}
+	rec.room.sfu.media.RecordedTracks.Sub(float64(len(rec.tracks)))
+	rec.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), recordingCloseTimeout)
+	defer cancel()
+	m, err := rec.call.Close(ctx)
+	rec.alarms.Wait()
+	r := rec.room
+	if err != nil {
+		r.recordingFailed(fmt.Errorf("finish recording: %w", err))
+		return
+	}
+	r.log.Info("recording finished", "dir", rec.dir, "files", len(m.Files))
+	if ev := r.sfu.cfg.RecordingEvents; ev != nil {
+		ev.RecordingFinished(r.id, m)
+	}
+}
+
+// failed is the recording's failure callback: it must not block, so the
+// alarm is raised on a goroutine finish waits for.
+func (rec *roomRecorder) failed(err error) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.failedLocked(err)
+}
+
+func (rec *roomRecorder) failedLocked(err error) {
+	if rec.done {
+		rec.room.recordingFailed(err) // finish is on the way: report in line
+		return
+	}
+	rec.alarms.Add(1)
+	go func() {
+		defer rec.alarms.Done()
+		rec.room.recordingFailed(err)
+	}()
+}
+
+// recordingFailed raises the alarm: metric, log, audit and the room's
+// recording events.
+func (r *Room) recordingFailed(err error) {
+	r.mu.Lock()
+	if r.recErr == nil {
+		r.recErr = err
+	}
+	r.mu.Unlock()
+	r.sfu.media.RecordingFailures.Inc()
+	r.log.Error("RECORDING FAILURE", "err", err)
+	r.audit(systemActor, "recording.failed", map[string]any{"room": r.id, "error": err.Error()})
+	if ev := r.sfu.cfg.RecordingEvents; ev != nil {
+		ev.RecordingFailed(r.id, err)
+	}
+}
