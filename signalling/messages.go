@@ -100,6 +100,9 @@ type peerInfo struct {
 	// State is "reconnecting" for someone whose place is being held in a
 	// welcome's participants list; empty otherwise.
 	State string `json:"state,omitempty"`
+	// VideoPaused and Muted are staff moderation in force.
+	VideoPaused bool `json:"videoPaused,omitempty"`
+	Muted       bool `json:"muted,omitempty"`
 }
 
 type callInfo struct {
@@ -124,6 +127,8 @@ type welcomeMsg struct {
 	// Resumed says the participant's media session was kept from an earlier
 	// connection: the client keeps its peer connections and restarts ICE.
 	Resumed bool `json:"resumed"`
+	// Monitor is set for a security officer's hidden monitor only.
+	Monitor *monitorInfo `json:"monitor,omitempty"`
 }
 
 // participantStateMsg tells the others that someone lost their connection

@@ -36,10 +36,12 @@ type room struct {
 	media   *sfu.Room
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	state   string
-	members map[string]*member // by participant id
-	warned  [numWarnings]bool
+	mu         sync.Mutex
+	state      string
+	members    map[string]*member        // by participant id
+	watchers   map[string]*watcher       // hidden monitors, by monitor id
+	moderation map[string]sfu.Moderation // staff's pauses and mutes, by participant id
+	warned     [numWarnings]bool
 }
 
 // member is one participant's place in a call. It outlives the participant's
@@ -69,14 +71,25 @@ func (m *member) peer() peerInfo {
 	return peerInfo{ID: m.info.ID, Name: m.info.Name, Role: string(m.info.Role)}
 }
 
+// peerLocked is m as the others see it, with any staff moderation. The
+// caller holds r.mu.
+func (r *room) peerLocked(m *member) peerInfo {
+	p := m.peer()
+	mod := r.moderation[m.info.ID]
+	p.VideoPaused, p.Muted = mod.VideoPaused, mod.Muted
+	return p
+}
+
 func newRoom(s *Server, b booking.Booking, media *sfu.Room, now time.Time) *room {
 	r := &room{
-		srv:     s,
-		booking: b,
-		media:   media,
-		log:     s.log.With("room", strconv.FormatInt(b.ID, 10), "reference", b.Reference),
-		state:   stateWaiting,
-		members: make(map[string]*member),
+		srv:        s,
+		booking:    b,
+		media:      media,
+		log:        s.log.With("room", strconv.FormatInt(b.ID, 10), "reference", b.Reference),
+		state:      stateWaiting,
+		members:    make(map[string]*member),
+		watchers:   make(map[string]*watcher),
+		moderation: make(map[string]sfu.Moderation),
 	}
 	if !now.Before(b.StartsAt) {
 		r.state = stateLive
@@ -204,7 +217,7 @@ func (r *room) othersLocked(m *member) ([]peerInfo, []*session) {
 		if o == m {
 			continue
 		}
-		p := o.peer()
+		p := r.peerLocked(o)
 		if o.sess == nil {
 			p.State = peerReconnecting
 		} else {
@@ -212,7 +225,8 @@ func (r *room) othersLocked(m *member) ([]peerInfo, []*session) {
 		}
 		others = append(others, p)
 	}
-	return others, notify
+	// Monitors follow who comes and goes; nobody is told about them.
+	return others, append(notify, r.watchersLocked()...)
 }
 
 func (r *room) welcome(s *session, state string, others []peerInfo, resumed bool) welcomeMsg {
@@ -229,7 +243,7 @@ func (r *room) welcome(s *session, state string, others []peerInfo, resumed bool
 			StartsAt:  b.StartsAt.UTC(),
 			EndsAt:    b.EndsAt.UTC(),
 			State:     state,
-			Recorded:  b.CallType == booking.CallSocial,
+			Recorded:  b.Recorded,
 		},
 		Participants: others,
 		ICEServers:   servers,
@@ -245,6 +259,9 @@ func (r *room) has(pid string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_, ok := r.members[pid]
+	if !ok {
+		_, ok = r.watchers[pid]
+	}
 	return ok
 }
 
@@ -335,13 +352,13 @@ func (r *room) startMedia(m *member) {
 
 // connectedLocked returns the connected sessions. The caller holds r.mu.
 func (r *room) connectedLocked() []*session {
-	ss := make([]*session, 0, len(r.members))
+	ss := make([]*session, 0, len(r.members)+len(r.watchers))
 	for _, m := range r.members {
 		if m.sess != nil {
 			ss = append(ss, m.sess)
 		}
 	}
-	return ss
+	return append(ss, r.watchersLocked()...)
 }
 
 // tick moves the call along its timeline: live at the start, warnings before
@@ -355,9 +372,13 @@ func (r *room) tick(ctx context.Context, now time.Time) {
 	}
 	r.mu.Lock()
 	var goLive []*member
+	var watch []*watcher
 	if r.state == stateWaiting && !now.Before(b.StartsAt) {
 		r.state = stateLive
 		goLive = slicesOf(r.members)
+		for _, w := range r.watchers {
+			watch = append(watch, w)
+		}
 	}
 	var warn []int
 	for i, w := range endWarnings() {
@@ -381,6 +402,9 @@ func (r *room) tick(ctx context.Context, now time.Time) {
 			m.op.Lock()
 			r.startMedia(m)
 			m.op.Unlock()
+		}
+		for _, w := range watch {
+			r.startWatching(w)
 		}
 		for _, s := range all {
 			s.send(stateMsg{Type: msgState, State: stateLive, StartsAt: b.StartsAt, EndsAt: b.EndsAt})
@@ -423,6 +447,10 @@ func (r *room) end(ctx context.Context, reason string) {
 	all := r.connectedLocked()
 	gone := slicesOf(r.members)
 	clear(r.members)
+	watchers := make([]*watcher, 0, len(r.watchers))
+	for _, w := range r.watchers {
+		watchers = append(watchers, w)
+	}
 	r.mu.Unlock()
 
 	r.log.Info("call ended", "reason", reason, "participants", len(gone), "connected", len(all))
@@ -438,6 +466,9 @@ func (r *room) end(ctx context.Context, reason string) {
 	}
 	for _, s := range all {
 		s.end(reason)
+	}
+	for _, w := range watchers {
+		r.removeWatcher(w, "call ended: "+reason)
 	}
 	r.media.Close()
 	if r.srv.cfg.ICEIssuer != nil {

@@ -27,6 +27,12 @@ type Bookings interface {
 	Booking(ctx context.Context, id int64) (booking.Booking, error)
 	// RecordOutcome moves an active booking to a final status.
 	RecordOutcome(ctx context.Context, id int64, st booking.Status, reason string) error
+	// AdmitMonitor decides whether a monitor token's holder may watch its
+	// call now (a refusal on a legal call wraps booking.ErrLegalPrivilege
+	// and is audited by the booking service).
+	AdmitMonitor(ctx context.Context, claims auth.JoinClaims) (booking.MonitorGrant, error)
+	// Audit appends one entry to the audit log.
+	Audit(ctx context.Context, actor, action, subject string, detail any) error
 }
 
 // TokenVerifier checks join tokens.
@@ -153,39 +159,67 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	newSession(s, conn).serve(r.Context())
 }
 
-// admit checks a join and returns the booking and participant it admits.
-func (s *Server) admit(ctx context.Context, token string) (booking.Booking, booking.Participant, *AdmissionError) {
+// verify checks a join token's signature and validity period.
+func (s *Server) verify(token string) (auth.JoinClaims, *AdmissionError) {
 	claims, err := s.tokens.Verify(token)
 	switch {
 	case errors.Is(err, auth.ErrTokenExpired):
-		return booking.Booking{}, booking.Participant{}, refuse(CodeTokenExpired, "This join link has expired.", err)
+		return claims, refuse(CodeTokenExpired, "This join link has expired.", err)
 	case errors.Is(err, auth.ErrTokenNotYetValid):
-		return booking.Booking{}, booking.Participant{}, refuse(CodeTooEarly, "The call room opens 10 minutes before the start time.", err)
+		return claims, refuse(CodeTooEarly, "The call room opens 10 minutes before the start time.", err)
 	case err != nil:
-		return booking.Booking{}, booking.Participant{}, refuse(CodeTokenInvalid, "This join link is not valid.", err)
+		return claims, refuse(CodeTokenInvalid, "This join link is not valid.", err)
 	}
-	b, err := s.bookings.Booking(ctx, claims.BookingID)
-	switch {
-	case errors.Is(err, booking.ErrNotFound):
-		return b, booking.Participant{}, refuse(CodeBookingNotFound, "This booking no longer exists.", err)
-	case err != nil:
-		return b, booking.Participant{}, refuse(CodeInternal, "The server could not check the booking; try again.", err)
+	return claims, nil
+}
+
+// admit checks a participant's join and returns the booking and
+// participant it admits.
+func (s *Server) admit(ctx context.Context, claims auth.JoinClaims) (booking.Booking, booking.Participant, *AdmissionError) {
+	b, aerr := s.lookup(ctx, claims.BookingID)
+	if aerr != nil {
+		return b, booking.Participant{}, aerr
 	}
 	p, ok := b.Participant(claims.ParticipantID)
 	if !ok || string(p.Role) != claims.Role {
 		return b, p, refuse(CodeTokenInvalid, "This join link is not valid for this booking.", nil)
 	}
+	return b, p, s.open(b)
+}
+
+// checkBooking returns booking id if its call is open now.
+func (s *Server) checkBooking(ctx context.Context, id int64) (booking.Booking, *AdmissionError) {
+	b, aerr := s.lookup(ctx, id)
+	if aerr != nil {
+		return b, aerr
+	}
+	return b, s.open(b)
+}
+
+func (s *Server) lookup(ctx context.Context, id int64) (booking.Booking, *AdmissionError) {
+	b, err := s.bookings.Booking(ctx, id)
+	switch {
+	case errors.Is(err, booking.ErrNotFound):
+		return b, refuse(CodeBookingNotFound, "This booking no longer exists.", err)
+	case err != nil:
+		return b, refuse(CodeInternal, "The server could not check the booking; try again.", err)
+	}
+	return b, nil
+}
+
+// open refuses a booking whose call is not open now.
+func (s *Server) open(b booking.Booking) *AdmissionError {
 	if !b.Status.Active() {
-		return b, p, refuse(CodeBookingCancelled, "This call has been "+string(b.Status)+".", nil)
+		return refuse(CodeBookingCancelled, "This call has been "+string(b.Status)+".", nil)
 	}
 	now := s.clock.Now()
 	if now.Before(b.OpensAt()) {
-		return b, p, refuse(CodeTooEarly, "The call room opens 10 minutes before the start time.", nil)
+		return refuse(CodeTooEarly, "The call room opens 10 minutes before the start time.", nil)
 	}
 	if !now.Before(b.EndsAt) {
-		return b, p, refuse(CodeCallEnded, "This call has ended.", nil)
+		return refuse(CodeCallEnded, "This call has ended.", nil)
 	}
-	return b, p, nil
+	return nil
 }
 
 // roomFor returns the room of booking b, creating it on first join.
@@ -198,7 +232,7 @@ func (s *Server) roomFor(b booking.Booking) (*room, error) {
 	if r, ok := s.rooms[b.ID]; ok {
 		return r, nil
 	}
-	media, err := s.media.Room(strconv.FormatInt(b.ID, 10))
+	media, err := s.media.Room(strconv.FormatInt(b.ID, 10), mediaPolicy(b))
 	if err != nil {
 		return nil, fmt.Errorf("media room: %w", err)
 	}

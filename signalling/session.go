@@ -34,7 +34,8 @@ type session struct {
 	// Set once on admission, read-only afterwards.
 	room        *room
 	participant booking.Participant
-	member      *member
+	member      *member  // a participant's place
+	watch       *watcher // or a monitor's
 
 	mu           sync.Mutex
 	closing      bool
@@ -58,6 +59,9 @@ func (s *session) serve(ctx context.Context) {
 	defer func() {
 		if s.member != nil {
 			s.room.detach(s)
+		}
+		if s.watch != nil {
+			s.room.removeWatcher(s.watch, "disconnected")
 		}
 		s.queueClose()
 		<-writerDone
@@ -121,6 +125,9 @@ func (s *session) handle(ctx context.Context, msg inbound) (string, string) {
 		}
 		return CodeUnknownType, "Unknown message type."
 	}
+	if s.watch != nil {
+		return s.handleMonitor(msg)
+	}
 	switch msg.Type {
 	case msgPing:
 		s.send(pongMsg{Type: msgPong, ServerTime: s.srv.clock.Now().UTC()})
@@ -179,7 +186,16 @@ func (s *session) join(ctx context.Context, msg inbound) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	b, p, aerr := s.srv.admit(ctx, msg.Token)
+	claims, aerr := s.srv.verify(msg.Token)
+	if aerr == nil && claims.Role == RoleMonitor {
+		s.joinMonitor(ctx, claims)
+		return
+	}
+	var b booking.Booking
+	var p booking.Participant
+	if aerr == nil {
+		b, p, aerr = s.srv.admit(ctx, claims)
+	}
 	if aerr != nil {
 		m.Admissions.WithLabelValues(aerr.Code).Inc()
 		s.log.Info("join refused", "code", aerr.Code, "booking", b.ID, "err", aerr.Err)

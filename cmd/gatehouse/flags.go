@@ -26,6 +26,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	var portMin, portMax uint
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "HTTP listen address")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the embedded SQLite store and the join-token key")
+	fs.StringVar(&cfg.RecordingsDir, "recordings-dir", cfg.RecordingsDir, "directory for call recordings (default: recordings in --data-dir)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL of the booking store, e.g. postgres://gatehouse@db/gatehouse (default: the embedded SQLite store in --data-dir)")
 	fs.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "base URL participants' browsers reach (default derived from --addr)")
 	fs.StringVar(&cfg.Secret, "secret", cfg.Secret, "join-token signing secret, at least 32 characters (default: a random key kept in --data-dir)")

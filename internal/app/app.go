@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -91,13 +92,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	a.Bookings = booking.NewService(a.store, signer, cfg.Clock, a.Metrics, log.With("role", "booking"),
-		booking.Config{PublicURL: a.baseURL})
+		booking.Config{PublicURL: a.baseURL, RecordingsDir: cfg.recordingsDir()})
 	if cfg.Demo {
 		if a.demo, err = booking.Seed(ctx, a.Bookings); err != nil {
 			return nil, fmt.Errorf("seed demo: %w", err)
 		}
 	}
-	if a.media, err = sfu.New(cfg.mediaConfig(), log.With("role", "sfu"), a.Metrics); err != nil {
+	mediaCfg := cfg.mediaConfig()
+	mediaCfg.Auditor = a.Bookings
+	mediaCfg.RecordingEvents = recordingEvents{bookings: a.Bookings, dir: mediaCfg.RecordingsDir,
+		log: log.With("role", "recording")}
+	if a.media, err = sfu.New(mediaCfg, log.With("role", "sfu"), a.Metrics); err != nil {
 		return nil, err
 	}
 	var signal atomic.Pointer[signalling.Server]
@@ -116,6 +121,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 		return nil, err
 	}
 	a.Bookings.SetCallEnder(a.Signal)
+	a.Bookings.SetLiveCalls(a.Signal)
 	ok = true
 	return a, nil
 }
@@ -183,6 +189,7 @@ func (a *App) Run(ctx context.Context) error {
 	clockCtx, stopClock := context.WithCancel(context.Background())
 	g := new(errgroup.Group)
 	g.Go(func() error { return a.Signal.Run(clockCtx) })
+	g.Go(func() error { return a.runRetention(clockCtx, cmp.Or(a.cfg.RetentionInterval, time.Hour)) })
 	g.Go(func() error {
 		if err := srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http: %w", err)

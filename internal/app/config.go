@@ -2,13 +2,15 @@ package app
 
 import (
 	"fmt"
-	"github.com/gatehouse/gatehouse/sfu"
 	"net"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pion/transport/v4"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
+	"github.com/gatehouse/gatehouse/sfu"
 	"github.com/gatehouse/gatehouse/turn"
 )
 
@@ -47,6 +49,13 @@ type Config struct {
 	// server's peer connections (pion's vnet, in tests of lost and bad
 	// networks); nil means the real network. Not a flag.
 	MediaNet transport.Net
+
+	// RecordingsDir is where calls are recorded (one directory per call).
+	// Empty: "recordings" in DataDir.
+	RecordingsDir string
+	// RetentionInterval is how often recordings past their retention are
+	// deleted (hourly when zero).
+	RetentionInterval time.Duration
 
 	// TURNEnabled runs the built-in TURN relay (turn package) in this
 	// process, configured by TURN.
@@ -93,6 +102,14 @@ func (c Config) publicURL(listenAddr string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
+// recordingsDir is RecordingsDir or its default.
+func (c Config) recordingsDir() string {
+	if c.RecordingsDir != "" {
+		return c.RecordingsDir
+	}
+	return filepath.Join(c.DataDir, "recordings")
+}
+
 // mediaConfig is the SFU's share of the configuration.
 func (c Config) mediaConfig() sfu.Config {
 	return sfu.Config{
@@ -102,5 +119,7 @@ func (c Config) mediaConfig() sfu.Config {
 		UDPPortMax:   c.UDPPortMax,
 		UDPPort:      c.UDPPort,
 		Net:          c.MediaNet,
+
+		RecordingsDir: c.recordingsDir(),
 	}
 }

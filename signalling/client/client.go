@@ -96,6 +96,13 @@ type Message struct {
 	// Resumed is set in a welcome (and EventReconnected) when the server
 	// kept the participant's media session from an earlier connection.
 	Resumed bool `json:"resumed"`
+	// VideoPaused and Muted are a moderation message's staff measures.
+	VideoPaused bool `json:"videoPaused"`
+	Muted       bool `json:"muted"`
+	// Monitor is set in a hidden monitor's welcome.
+	Monitor *struct {
+		VideoOnly bool `json:"videoOnly"`
+	} `json:"monitor"`
 }
 
 // Options configure a client.
