@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what Gatehouse's tests need when it is missing: headless Chromium
-# for the browser tests and coturn's turnutils_uclient/turnutils_peer for the
-# TURN relay tests (Debian packages), and staticcheck (Go module).
+# for the browser tests, coturn's turnutils_uclient/turnutils_peer for the
+# TURN relay tests, ffmpeg (ffmpeg and ffprobe) to decode recordings and to
+# encode the H.264 and VP9 test clips (Debian packages), and staticcheck (Go
+# module).
 # Idempotent; safe to run on every test run.
 set -euo pipefail
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || need_apt+=(coturn)
+command -v ffprobe >/dev/null 2>&1 || need_apt+=(ffmpeg)
 
 if ((${#need_apt[@]})); then
 	echo "test-deps: installing ${need_apt[*]}" >&2
