@@ -35,26 +35,32 @@ func safeBase(id string) string {
 }
 
 // createTrackFile creates <participant>-<kind>-<n><ext> in dir with the
-// lowest n from 1 that names no file yet (in taken or on disk: an earlier
-// session's files are never overwritten).
+// lowest n from 1 that no file of either extension has yet (in taken or
+// on disk: an earlier session's files are never overwritten).
 func createTrackFile(dir, participantID, kind, ext string, taken map[string]bool) (*os.File, string, error) {
 	base := safeBase(participantID)
 	for n := 1; n <= 10000; n++ {
-		name := fmt.Sprintf("%s-%s-%d%s", base, kind, n, ext)
-		if taken[name] {
+		stem := fmt.Sprintf("%s-%s-%d", base, kind, n)
+		if taken[stem] || exists(filepath.Join(dir, stem+".webm")) || exists(filepath.Join(dir, stem+".mkv")) {
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := os.OpenFile(filepath.Join(dir, stem+ext), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("recording: %w", err)
 		}
-		taken[name] = true
-		return f, name, nil
+		taken[stem] = true
+		return f, stem + ext, nil
 	}
 	return nil, "", fmt.Errorf("recording: no free file name for %s %s in %s", base, kind, dir)
+}
+
+// exists reports whether path names anything.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // validFileName reports whether a manifest may name name: a plain file

@@ -146,15 +146,16 @@ func TestTrackFileNames(t *testing.T) {
 	}
 	taken := map[string]bool{}
 	var names []string
-	for _, id := range []string{"a:b", "a_b", "a/b"} {
-		f, name, err := createTrackFile(dir, id, KindAudio, ".webm", taken)
+	for i, id := range []string{"a:b", "a_b", "a/b"} {
+		ext := []string{".webm", ".mkv", ".webm"}[i]
+		f, name, err := createTrackFile(dir, id, KindAudio, ext, taken)
 		if err != nil {
 			t.Fatal(err)
 		}
 		f.Close()
 		names = append(names, name)
 	}
-	if want := []string{"a_b-audio-2.webm", "a_b-audio-3.webm", "a_b-audio-4.webm"}; !slices.Equal(names, want) {
+	if want := []string{"a_b-audio-2.webm", "a_b-audio-3.mkv", "a_b-audio-4.webm"}; !slices.Equal(names, want) {
 		t.Errorf("names %v, want %v", names, want)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "a_b-audio-1.webm")); string(b) != "earlier" {
