@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -58,9 +59,37 @@ func appendAudit(ctx context.Context, q AuditQueries, at time.Time, actor, actio
 		Subject: subject, Detail: raw})
 }
 
-// VerifyAudit walks the whole audit log and checks that every entry links
-// to the one before it and that its hash matches its content. It returns the
-// number of entries checked.
+// ErrAuditBroken means the audit log's hash chain is broken: an entry was
+// changed, removed or inserted behind the application's back. VerifyAudit's
+// *AuditBreak is it.
+var ErrAuditBroken = errors.New("booking: audit log broken")
+
+// AuditBreak is where VerifyAudit found the chain broken: the first entry
+// that is missing or does not hold, and why. It is ErrAuditBroken.
+type AuditBreak struct {
+	// EntryID is the first entry that does not hold: edited (its hash does
+	// not match its content), relinked (its prev_hash is not the hash of the
+	// entry before it) or missing (the log jumps over it).
+	EntryID int64
+	// Reason says how, in plain words.
+	Reason string
+}
+
+// Error returns "audit log broken at entry N: reason".
+func (b *AuditBreak) Error() string {
+	return fmt.Sprintf("audit log broken at entry %d: %s", b.EntryID, b.Reason)
+}
+
+// Is reports whether target is ErrAuditBroken.
+func (b *AuditBreak) Is(target error) bool { return target == ErrAuditBroken }
+
+// VerifyAudit walks the whole audit log and checks that the entries are
+// numbered 1, 2, 3 ... without a gap, that every entry links to the one
+// before it and that its hash matches its content. It returns the number of
+// entries checked, and at the first entry that does not hold an
+// *AuditBreak (errors.Is ErrAuditBroken) naming it; other errors are the
+// store's. Removing the newest entries leaves a shorter chain that still
+// holds: compare the count with one noted earlier to see that.
 func VerifyAudit(ctx context.Context, q AuditQueries) (int, error) {
 	prev, prevID, n := auditGenesis, int64(0), 0
 	for {
@@ -73,17 +102,21 @@ func VerifyAudit(ctx context.Context, q AuditQueries) (int, error) {
 		}
 		for _, e := range page {
 			if e.ID != prevID+1 {
-				return n, fmt.Errorf("audit entry %d follows %d: gap in the log", e.ID, prevID)
+				reason := fmt.Sprintf("entry is missing (the log goes from entry %d to entry %d)", prevID, e.ID)
+				if prevID == 0 {
+					reason = fmt.Sprintf("entry is missing (the log starts at entry %d)", e.ID)
+				}
+				return n, &AuditBreak{EntryID: prevID + 1, Reason: reason}
 			}
 			if e.PrevHash != prev {
-				return n, fmt.Errorf("audit entry %d: prev_hash does not match entry %d", e.ID, prevID)
+				return n, &AuditBreak{EntryID: e.ID, Reason: fmt.Sprintf("prev_hash does not match entry %d", prevID)}
 			}
 			h, err := auditHash(e.PrevHash, e)
 			if err != nil {
 				return n, err
 			}
 			if h != e.Hash {
-				return n, fmt.Errorf("audit entry %d: hash does not match its content", e.ID)
+				return n, &AuditBreak{EntryID: e.ID, Reason: "hash does not match its content"}
 			}
 			prev, prevID = e.Hash, e.ID
 			n++

@@ -632,15 +632,24 @@ func TestStoreAuditLog(t *testing.T) {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
-		if _, err := VerifyAudit(ctx, s); err == nil || !strings.Contains(err.Error(), "entry 6") {
-			t.Fatalf("tampered log: %v, want entry 6 flagged", err)
+		var brk *AuditBreak
+		if n, err := VerifyAudit(ctx, s); !errors.As(err, &brk) || !errors.Is(err, ErrAuditBroken) || brk.EntryID != 6 ||
+			n != 5 || err.Error() != "audit log broken at entry 6: hash does not match its content" {
+			t.Fatalf("tampered log: %d %v, want entry 6 flagged", n, err)
 		}
-		// A deleted line breaks the chain too.
+		// A deleted line breaks the chain too, and is named.
 		if _, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE id = 6`); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := VerifyAudit(ctx, s); err == nil || !strings.Contains(err.Error(), "gap") {
+		if _, err := VerifyAudit(ctx, s); !errors.As(err, &brk) || brk.EntryID != 6 || !strings.Contains(brk.Reason, "missing") {
 			t.Fatalf("log with a line removed: %v", err)
+		}
+		// So is a missing first line.
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM audit_log WHERE id < 6`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := VerifyAudit(ctx, s); !errors.As(err, &brk) || brk.EntryID != 1 || !strings.Contains(brk.Reason, "starts at entry 7") {
+			t.Fatalf("log without its first lines: %v", err)
 		}
 	})
 }
