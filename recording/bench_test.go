@@ -106,7 +106,7 @@ func drained(tr *Track) {
 
 // BenchmarkTrackWriteRTP is the cost of Track.Write on the forwarding
 // path, for 1280x720 VP8 packets (about 1 kB each). "idle": the writer is
-// not running meanwhile (how it is between its drains, 20 ms apart);
+// not running meanwhile (how it is between its drains, 50 ms apart);
 // "draining": the writer goroutine drains the same queue meanwhile
 // (contention for the queue and the buffer pool). The writer catches up
 // off the clock every few hundred packets, so none is dropped.

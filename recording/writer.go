@@ -11,7 +11,7 @@ import (
 // it is half full), so a packet costs the forwarding path no goroutine
 // wake-up; missing packets are waited for up to reorderSpan of media.
 const (
-	drainEvery       = 20 * time.Millisecond
+	drainEvery       = 50 * time.Millisecond
 	reorderSpan      = 500 * time.Millisecond
 	reorderWindow    = 512         // packets
 	keyframeInterval = time.Second // between key frame requests
