@@ -65,11 +65,12 @@ export function manifestFiles(manifest, names) {
   }));
 }
 
-// callStart is the time the manifest's offsets count from: the call's
-// start as the recorder saw it, else the recording's.
+// callStart is the time on the timeline's zero: the recording's start as
+// the booking service stored it, from the same clock as the staff actions'
+// times (the manifest's startedAt, the same moment, if it is missing).
 function callStart(rec) {
-  const fromManifest = Date.parse(rec.manifest && rec.manifest.startedAt);
-  return Number.isNaN(fromManifest) ? Date.parse(rec.startedAt) : fromManifest;
+  const stored = Date.parse(rec.startedAt);
+  return Number.isNaN(stored) ? Date.parse(rec.manifest && rec.manifest.startedAt) : stored;
 }
 
 export class RecordingsView {
