@@ -11,16 +11,20 @@ import (
 // Status defaults to active; later changes of status are moves (see
 // MovePrisoner), which flag bookings for review.
 type prisonerRequest struct {
-	Number   string         `json:"number"`
-	Name     string         `json:"name"`
-	Location string         `json:"location,omitempty"`
-	Status   PrisonerStatus `json:"status,omitempty"`
+	Number      string         `json:"number"`
+	Name        string         `json:"name"`
+	Location    string         `json:"location,omitempty"`
+	Status      PrisonerStatus `json:"status,omitempty"`
+	OneWayVideo bool           `json:"oneWayVideo,omitempty"`
 }
 
 // prisonerUpdate is the body of PUT /api/v1/prisoners/{prisonerId}.
+// OneWayVideo, when sent, sets the prisoner's one-way video policy; left
+// out, it stays as it is.
 type prisonerUpdate struct {
-	Name     string  `json:"name"`
-	Location *string `json:"location"` // required; "" when not known
+	Name        string  `json:"name"`
+	Location    *string `json:"location"` // required; "" when not known
+	OneWayVideo *bool   `json:"oneWayVideo,omitempty"`
 }
 
 // contactRequest is the body of POST /api/v1/contacts.
@@ -76,7 +80,7 @@ func (s *Service) createPrisoner(ctx context.Context, actor Staff, prisonID int6
 	if err := requireAdmin(actor); err != nil {
 		return Prisoner{}, err
 	}
-	p := Prisoner{PrisonID: prisonID, Number: req.Number, Status: req.Status}
+	p := Prisoner{PrisonID: prisonID, Number: req.Number, Status: req.Status, OneWayVideo: req.OneWayVideo}
 	if p.Status == "" {
 		p.Status = PrisonerActive
 	}
@@ -105,9 +109,9 @@ func (s *Service) createPrisoner(ctx context.Context, actor Staff, prisonID int6
 	return p, err
 }
 
-// updatePrisoner changes a prisoner's name and location (admins only): a
-// move to another cell is a location change; release and transfer are
-// moves (MovePrisoner).
+// updatePrisoner changes a prisoner's name, location and one-way video
+// policy (admins only): a move to another cell is a location change;
+// release and transfer are moves (MovePrisoner).
 func (s *Service) updatePrisoner(ctx context.Context, actor Staff, id int64, req prisonerUpdate) (Prisoner, error) {
 	if err := requireAdmin(actor); err != nil {
 		return Prisoner{}, err
@@ -133,6 +137,9 @@ func (s *Service) updatePrisoner(ctx context.Context, actor Staff, id int64, req
 		}
 		after = before
 		after.Name, after.Location = name, location
+		if req.OneWayVideo != nil {
+			after.OneWayVideo = *req.OneWayVideo
+		}
 		if err := q.UpdatePrisoner(ctx, after); err != nil {
 			return err
 		}

@@ -19,11 +19,15 @@ type staffRequest struct {
 	Password string    `json:"password"`
 }
 
-// staffUpdate is the body of PUT /api/v1/staff/{id}.
+// staffUpdate is the body of PUT /api/v1/staff/{id}. DownloadRecordings,
+// when sent, gives or takes away a security officer's permission to
+// download recordings; left out, it stays as it is (and goes with the
+// security role).
 type staffUpdate struct {
-	Name     string    `json:"name"`
-	Role     StaffRole `json:"role"`
-	PrisonID int64     `json:"prisonId,omitempty"`
+	Name               string    `json:"name"`
+	Role               StaffRole `json:"role"`
+	PrisonID           int64     `json:"prisonId,omitempty"`
+	DownloadRecordings *bool     `json:"downloadRecordings,omitempty"`
 }
 
 // checkStaffTerms validates a staff member's name, role and prison (not
@@ -98,9 +102,10 @@ func (s *Service) createStaff(ctx context.Context, actor Staff, req staffRequest
 	return st, err
 }
 
-// updateStaff changes a staff member's name, role and prison (admins only;
-// not their own role or prison, so that the last admin cannot lock everyone
-// out by mistake). Caseload entries that no longer apply (the role is no
+// updateStaff changes a staff member's name, role, prison and permission
+// to download recordings (admins only; not their own role or prison, so
+// that the last admin cannot lock everyone out by mistake). The permission
+// is a security officer's only: it goes when the role changes. Caseload entries that no longer apply (the role is no
 // longer probation, or the prisoner is not at the new prison) are removed,
 // in the same audited change.
 func (s *Service) updateStaff(ctx context.Context, actor Staff, id int64, req staffUpdate) (Staff, error) {
@@ -110,6 +115,9 @@ func (s *Service) updateStaff(ctx context.Context, actor Staff, id int64, req st
 	name, err := checkStaffTerms(req.Name, req.Role, req.PrisonID)
 	if err != nil {
 		return Staff{}, err
+	}
+	if req.DownloadRecordings != nil && *req.DownloadRecordings && req.Role != StaffSecurity {
+		return Staff{}, refuse(ErrValidation, "downloadRecordings is for security officers only")
 	}
 	var after Staff
 	err = s.adminTx(ctx, actor, "staff.update", func(q Queries, now time.Time) error {
@@ -127,6 +135,12 @@ func (s *Service) updateStaff(ctx context.Context, actor Staff, id int64, req st
 		}
 		after = before
 		after.Name, after.Role, after.PrisonID = name, req.Role, req.PrisonID
+		if req.DownloadRecordings != nil {
+			after.DownloadRecordings = *req.DownloadRecordings
+		}
+		if after.Role != StaffSecurity {
+			after.DownloadRecordings = false
+		}
 		if err := q.UpdateStaff(ctx, after); err != nil {
 			return err
 		}

@@ -130,6 +130,16 @@ func (a *api) routes() []apiRoute {
 		{http.MethodGet, "/api/v1/prisons/{prisonId}/devices", a.authed(a.listDevices())},
 		{http.MethodPost, "/api/v1/prisons/{prisonId}/devices", a.authed(a.admin(a.registerDevice()))},
 		{http.MethodPost, "/api/v1/devices/{id}/disable", a.authed(a.admin(a.disableDevice()))},
+		// Monitoring and recordings (api_monitor.go).
+		{http.MethodGet, "/api/v1/monitor/calls", a.authed(a.monitorCalls())},
+		{http.MethodPost, "/api/v1/monitor/calls/{id}/watch", a.authed(a.watchCall())},
+		{http.MethodPost, "/api/v1/monitor/calls/{id}/actions", a.authed(a.callAction())},
+		{http.MethodPut, "/api/v1/bookings/{id}/sight-only", a.authed(a.setSightOnly())},
+		{http.MethodGet, "/api/v1/recordings", a.authed(a.listRecordings())},
+		{http.MethodGet, "/api/v1/recordings/{id}", a.authed(a.getRecording())},
+		{http.MethodGet, "/api/v1/recordings/{id}/files/{name}", a.authed(a.recordingFile)},
+		{http.MethodPut, "/api/v1/recordings/{id}/hold", a.authed(a.holdRecording())},
+		{http.MethodDelete, "/api/v1/recordings/{id}/hold", a.authed(a.releaseRecording())},
 	}
 }
 
@@ -220,16 +230,19 @@ func statusOf(c Code) int {
 		return http.StatusBadRequest
 	case ErrBadCredentials, ErrUnauthenticated:
 		return http.StatusUnauthorized
-	case ErrForbidden, ErrCSRF:
+	case ErrForbidden, ErrCSRF, ErrLegalPrivilege:
 		return http.StatusForbidden
 	case ErrSlotNotFound, ErrPrisonerNotFound, ErrHoldNotFound:
 		return http.StatusNotFound
-	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive, ErrAlreadyExists, ErrInUse, ErrNonAssociation, ErrInvalidTransition:
+	case ErrPrisonerBusy, ErrSlotFull, ErrNotActive, ErrAlreadyExists, ErrInUse, ErrNonAssociation, ErrInvalidTransition,
+		ErrCallNotOpen, ErrCallNotLive, ErrRecordingDamaged:
 		return http.StatusConflict
 	case ErrTooManyAttempts:
 		return http.StatusTooManyRequests
 	case ErrTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case ErrRangeNotSatisfiable:
+		return http.StatusRequestedRangeNotSatisfiable
 	}
 	return http.StatusUnprocessableEntity
 }

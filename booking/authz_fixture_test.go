@@ -282,3 +282,40 @@ func (f *authzFixture) device(sc scope) int64 {
 	}
 	return id
 }
+
+// legalCall stores a booked legal call of a fresh prisoner of the scope,
+// started ten minutes ago.
+func (f *authzFixture) legalCall(sc scope) Booking {
+	f.t.Helper()
+	b := f.booking(sc, true)
+	if _, err := f.e.store.db.ExecContext(f.e.ctx, f.e.store.d.bind(`UPDATE bookings SET call_type = ? WHERE id = ?`),
+		string(CallLegal), b.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	b.CallType = CallLegal
+	return b
+}
+
+// recording stores a complete recording, held when held, of a fresh social
+// call of the scope's prison, with one file, matrix.webm, and returns its
+// id.
+func (f *authzFixture) recording(sc scope, held bool) int64 {
+	f.t.Helper()
+	b := f.booking(sc, false)
+	if _, err := f.e.store.db.ExecContext(f.e.ctx, f.e.store.d.bind(`UPDATE bookings SET call_type = ? WHERE id = ?`),
+		string(CallSocial), b.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	dir := fmt.Sprintf("matrix-%d", b.ID)
+	sum := f.e.writeRecording(dir, recordingFiles{"matrix.webm": []byte("matrix")})
+	r := Recording{BookingID: b.ID, PrisonID: b.PrisonID, Dir: dir, Status: RecordingStatusComplete, ManifestSHA256: sum,
+		StartedAt: b.StartsAt, EndedAt: b.EndsAt, DeleteAfter: b.EndsAt.Add(90 * 24 * time.Hour)}
+	if held {
+		r.HoldReason, r.HeldBy, r.HeldAt = "matrix", f.staff[byAdmin].ID, b.StartsAt
+	}
+	id, err := f.e.store.CreateRecording(f.e.ctx, r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}

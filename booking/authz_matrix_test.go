@@ -62,6 +62,9 @@ type authzRow struct {
 	// public routes need no credentials (they answer anonymous callers
 	// as they answer staff).
 	public bool
+	// auditedRead: a read that audits who read it, so that an allowed one
+	// writes to the audit log, and nowhere else.
+	auditedRead bool
 	// make builds a fresh target in the scope for one attempt.
 	make func(f *authzFixture, sc scope) attempt
 	// want is, per scope tried, the status of each staff caller.
@@ -352,7 +355,73 @@ func authzRows() []authzRow {
 		{method: "POST", route: "/api/v1/devices/{id}/disable",
 			make: func(f *authzFixture, sc scope) attempt { return at(nil, "/api/v1/devices/%d/disable", f.device(sc)) },
 			want: adminOnly(200)},
+
+		// Monitoring and recordings.
+		{method: "GET", route: "/api/v1/monitor/calls",
+			make: func(*authzFixture, scope) attempt { return at(nil, "/api/v1/monitor/calls") },
+			want: map[scope]map[caller]int{ownPrison: st(403, 403, 403, 200)}},
+		{method: "POST", route: "/api/v1/monitor/calls/{id}/watch",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(nil, "/api/v1/monitor/calls/%d/watch", f.booking(sc, true).ID)
+			},
+			want: monitorCall()},
+		{method: "POST", route: "/api/v1/monitor/calls/{id}/actions",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(StaffAction{Action: ActionEnd, Reason: "matrix"}, "/api/v1/monitor/calls/%d/actions", f.booking(sc, true).ID)
+			},
+			want: monitorCall()},
+		{method: "PUT", route: "/api/v1/bookings/{id}/sight-only",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(SightOnlyRequest{Enabled: &yes, Reason: "matrix"}, "/api/v1/bookings/%d/sight-only", f.legalCall(sc).ID)
+			},
+			// Probation officers never see legal calls.
+			want: map[scope]map[caller]int{ownPrison: st(200, 403, 404, 200), otherPrison: st(200, 404, 404, 404)}},
+		{method: "GET", route: "/api/v1/recordings",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(nil, "/api/v1/recordings?prisonId=%d", prison(f, sc))
+			},
+			want: manageRecordings(200)},
+		{method: "GET", route: "/api/v1/recordings/{id}", auditedRead: true,
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(nil, "/api/v1/recordings/%d", f.recording(sc, false))
+			},
+			want: playRecordings()},
+		{method: "GET", route: "/api/v1/recordings/{id}/files/{name}", auditedRead: true,
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(nil, "/api/v1/recordings/%d/files/matrix.webm", f.recording(sc, false))
+			},
+			want: playRecordings()},
+		{method: "PUT", route: "/api/v1/recordings/{id}/hold",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(RecordingHoldRequest{Reason: "matrix"}, "/api/v1/recordings/%d/hold", f.recording(sc, false))
+			},
+			want: manageRecordings(200)},
+		{method: "DELETE", route: "/api/v1/recordings/{id}/hold",
+			make: func(f *authzFixture, sc scope) attempt {
+				return at(RecordingHoldRequest{Reason: "matrix"}, "/api/v1/recordings/%d/hold", f.recording(sc, true))
+			},
+			want: manageRecordings(200)},
 	}
+}
+
+// monitorCall: who may watch and act on a call in progress — security
+// officers of its prison; the others who can see it are refused, those who
+// cannot are told it is not there.
+func monitorCall() map[scope]map[caller]int {
+	return map[scope]map[caller]int{ownPrison: st(403, 403, 403, 200), offCaseload: st(403, 403, 404, 200),
+		otherPrison: st(403, 404, 404, 404)}
+}
+
+// manageRecordings: who may list recordings and hold them — security
+// officers and admins who can see the prison.
+func manageRecordings(status int) map[scope]map[caller]int {
+	return map[scope]map[caller]int{ownPrison: st(status, 403, 403, status), otherPrison: st(status, 404, 404, 404)}
+}
+
+// playRecordings: who may view and play recordings — security officers of
+// their prison only.
+func playRecordings() map[scope]map[caller]int {
+	return map[scope]map[caller]int{ownPrison: st(403, 403, 403, 200), otherPrison: st(403, 404, 404, 404)}
 }
 
 // manageBooking: who may act on a booking (cancel, outcome, review) —
@@ -469,6 +538,10 @@ func (f *authzFixture) try(row authzRow, sc scope, c caller, mode authMode, want
 	case res.status < 300 && unsafeMethod(row.method):
 		if after["audit_log"] <= before["audit_log"] {
 			t.Errorf("%s: allowed, but nothing was audited (so nothing was written)", name)
+		}
+	case res.status < 300 && row.auditedRead:
+		if diff := sameCounts(before, after); !slices.Equal(diff, []string{"audit_log"}) {
+			t.Errorf("%s: an audited read wrote to %v, want the audit log only", name, diff)
 		}
 	default:
 		if diff := sameCounts(before, after); len(diff) != 0 {

@@ -85,3 +85,12 @@ const (
 	ErrNotProbation    Code = "not_probation_officer" // a caseload is only for a staff member with the probation role
 	ErrTooManyAttempts Code = "too_many_attempts"     // too many failed logins for that username or from that address; retry later
 )
+
+// Codes of live monitoring and recordings.
+const (
+	ErrLegalPrivilege      Code = "legal_privilege"       // a legal call admits no monitor and no recorder (sight-only supervision aside, video only); the attempt is audited
+	ErrCallNotOpen         Code = "call_not_open"         // the call's room is not open now (not yet, no longer, or the booking is not active)
+	ErrCallNotLive         Code = "call_not_live"         // nobody is connected to the call, or not the participant named
+	ErrRecordingDamaged    Code = "recording_damaged"     // the recording's manifest is missing or does not match the hash recorded when it finished
+	ErrRangeNotSatisfiable Code = "range_not_satisfiable" // the Range asked of a recording's file is outside it
+)

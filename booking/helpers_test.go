@@ -50,6 +50,12 @@ type env struct {
 	svc     *Service
 	srv     *httptest.Server
 	demo    Demo
+	// live stands in for signalling: the live calls and the call ender.
+	live *fakeLive
+	// recordings is the service's Config.RecordingsDir.
+	recordings string
+	// n numbers the records tests make (see nextNumber).
+	n int
 }
 
 // seededTemplate is a database file seeded once per test binary: seeding
@@ -147,7 +153,14 @@ func startEnv(t *testing.T, store *sqlStore, now time.Time) *env {
 	}
 	m := metrics.New()
 	log := slog.New(slog.DiscardHandler)
-	svc := NewService(store, signer, clk, m, log, Config{PublicURL: testPublicURL + "/"})
+	recordings := filepath.Join(t.TempDir(), "recordings")
+	if err := os.Mkdir(recordings, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, signer, clk, m, log, Config{PublicURL: testPublicURL + "/", RecordingsDir: recordings})
+	live := newFakeLive()
+	svc.SetLiveCalls(live)
+	svc.SetCallEnder(live)
 	demo, err := Seed(ctx, svc)
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +169,8 @@ func startEnv(t *testing.T, store *sqlStore, now time.Time) *env {
 	mux.Handle("/api/v1/", NewAPI(svc, log))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, ctx: ctx, store: store, clock: clk, signer: signer, metrics: m, svc: svc, srv: srv, demo: demo}
+	return &env{t: t, ctx: ctx, store: store, clock: clk, signer: signer, metrics: m, svc: svc, srv: srv, demo: demo,
+		live: live, recordings: recordings}
 }
 
 // defaultNow is Monday 2026-11-23 08:00 in London (GMT, so 08:00 UTC).

@@ -81,6 +81,10 @@ type Prisoner struct {
 	// Location is the prisoner's wing/landing/cell, e.g. "B-2-14" ("" when
 	// not known): registered devices there join the prisoner's calls.
 	Location string `json:"location"`
+	// OneWayVideo is the prisoner's one-way video policy: the prisoner sees
+	// their visitors, who only hear the prisoner (the media server does not
+	// forward the prisoner's video to them). Set by admins.
+	OneWayVideo bool `json:"oneWayVideo"`
 }
 
 // ContactKind is what a contact may join: social, legal or probation calls.
@@ -144,6 +148,9 @@ type Staff struct {
 	PasswordHash string    `json:"-"`
 	// Disabled accounts cannot log in and have no sessions.
 	Disabled bool `json:"disabled"`
+	// DownloadRecordings lets a security officer download recordings (not
+	// only play them). Set by admins.
+	DownloadRecordings bool `json:"downloadRecordings"`
 	// caseload is a probation officer's caseload, loaded by
 	// authentication (see withCaseload); nil sees no prisoner.
 	caseload *caseload

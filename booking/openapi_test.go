@@ -10,6 +10,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"reflect"
@@ -186,7 +187,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 }
 
 // jsonFields returns the sorted JSON names of t's fields and which are
-// omitempty.
+// omitempty; the fields of an embedded struct without a JSON name are
+// t's own, as encoding/json encodes them.
 func jsonFields(t reflect.Type) ([]string, map[string]bool) {
 	var names []string
 	omit := map[string]bool{}
@@ -197,6 +199,12 @@ func jsonFields(t reflect.Type) ([]string, map[string]bool) {
 		}
 		tag := f.Tag.Get("json")
 		if tag == "-" {
+			continue
+		}
+		if f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct {
+			inner, innerOmit := jsonFields(f.Type)
+			names = append(names, inner...)
+			maps.Copy(omit, innerOmit)
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
@@ -673,6 +681,9 @@ func TestOpenAPIConformance(t *testing.T) {
 	// outcomes, moves and reviews (openapi_rules_test.go).
 	c.rulesFlow()
 
+	// Monitoring and recordings (openapi_monitor_test.go).
+	c.monitorFlow()
+
 	// Logging out.
 	c.run(exchange{name: "logout cookie without CSRF", method: post, path: "/api/v1/auth/logout", auth: clerkCookie, status: 403, code: "csrf", docRejects: true})
 	c.run(exchange{name: "logout", method: post, path: "/api/v1/auth/logout", auth: asSecurity, status: 204})
@@ -685,7 +696,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	ops := documentedOperations(doc)
 	for key, op := range ops {
 		method, path, _ := strings.Cut(key, " ")
-		concrete := strings.NewReplacer("{prisonId}", "1", "{prisonerId}", "1", "{id}", "1").Replace(path)
+		concrete := strings.NewReplacer("{prisonId}", "1", "{prisonerId}", "1", "{id}", "1", "{name}", "a.webm").Replace(path)
 		secured := op.Security == nil && len(doc.Security) > 0 || op.Security != nil && len(*op.Security) > 0
 		if secured {
 			c.run(exchange{name: "no credentials", method: method, path: concrete, status: 401, code: "unauthenticated", docRejects: true})
@@ -718,7 +729,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}
 	for path, allowed := range methods {
 		sort.Strings(allowed)
-		concrete := strings.NewReplacer("{prisonId}", "1", "{prisonerId}", "1", "{id}", "1").Replace(path)
+		concrete := strings.NewReplacer("{prisonId}", "1", "{prisonerId}", "1", "{id}", "1", "{name}", "a.webm").Replace(path)
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
 			if slices.Contains(allowed, m) {
 				continue

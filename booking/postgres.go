@@ -62,8 +62,11 @@ func newPGDialect() *dialect {
 		// audit_log_lock_head (migrations/postgres) takes the chain-head lock
 		// and then reads the newest entry with a fresh snapshot, in one round
 		// trip; the lock is held until the transaction ends.
-		lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log_lock_head()`,
-		chainAudit:  `SELECT entry_id, entry_prev_hash, entry_hash FROM audit_log_append(?, ?, ?, ?, ?, ?)`,
+		lastAuditTx:   `SELECT ` + auditColumns + ` FROM audit_log_lock_head()`,
+		chainAudit:    `SELECT entry_id, entry_prev_hash, entry_hash FROM audit_log_append(?, ?, ?, ?, ?, ?)`,
+		lockRecording: ` FOR UPDATE OF g`,
+		recordsProbation: `COALESCE((SELECT CAST(s.settings AS jsonb) ->> 'recordProbationCalls'
+			FROM prison_settings s WHERE s.prison_id = b.prison_id), 'false') = 'true'`,
 		isUnique: func(err error) bool {
 			var pe *pgconn.PgError
 			return errors.As(err, &pe) && pe.Code == pgUniqueViolation

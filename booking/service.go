@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 
@@ -25,10 +26,19 @@ type Config struct {
 	// Sessions are the staff login throttling and session limits (see
 	// SessionPolicy; zero fields take their defaults).
 	Sessions SessionPolicy
+	// RecordingsDir is the root under which calls are recorded, one
+	// directory per recording. Recordings are served and deleted only inside
+	// it. Empty: no recordings (RecordingStarted and PurgeRecordings fail).
+	RecordingsDir string
 }
 
 func (c Config) withDefaults() Config {
 	c.Sessions = c.Sessions.withDefaults()
+	if c.RecordingsDir != "" {
+		if abs, err := filepath.Abs(c.RecordingsDir); err == nil {
+			c.RecordingsDir = abs
+		}
+	}
 	if c.PublicURL == "" {
 		c.PublicURL = DefaultPublicURL
 	}
@@ -46,6 +56,7 @@ type Service struct {
 	log     *slog.Logger
 	cfg     Config
 	ender   CallEnder // may be nil: no live calls to end
+	live    LiveCalls // may be nil: no live calls to watch or moderate
 }
 
 // CallEnder ends a booking's call if it is live. The signalling server is

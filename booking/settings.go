@@ -38,8 +38,11 @@ type Settings struct {
 	// record its outcome (default 28).
 	OutcomeWindowDays int `json:"outcomeWindowDays"`
 	// RecordProbationCalls says whether probation calls are recorded
-	// (default false; used by recording, in a later issue).
+	// (default false). Social calls always are; legal calls never.
 	RecordProbationCalls bool `json:"recordProbationCalls"`
+	// RecordingRetentionDays is how long recordings are kept after their
+	// call before they are deleted, unless held (default 90).
+	RecordingRetentionDays int `json:"recordingRetentionDays"`
 }
 
 // Defaults returns the settings of a prison that has set none: the numbers
@@ -56,6 +59,7 @@ func Defaults() Settings {
 		AdultAge:               18,
 		OutcomeWindowDays:      28,
 		RecordProbationCalls:   false,
+		RecordingRetentionDays: 90,
 	}
 }
 
@@ -71,6 +75,8 @@ const (
 	maxDaysAheadLimit = 365
 	// maxAllowanceMinutes bounds SocialAllowanceMinutes (a call a day).
 	maxAllowanceMinutes = 31 * 24 * 60
+	// maxRetentionDays bounds RecordingRetentionDays (ten years).
+	maxRetentionDays = 3650
 )
 
 // settingBound is the valid range of one integer setting.
@@ -93,6 +99,7 @@ func (s Settings) validate() error {
 		{"maxAdults", s.MaxAdults, 1, s.MaxVisitors},
 		{"adultAge", s.AdultAge, 16, 21},
 		{"outcomeWindowDays", s.OutcomeWindowDays, 1, maxDaysAheadLimit},
+		{"recordingRetentionDays", s.RecordingRetentionDays, 1, maxRetentionDays},
 	} {
 		if b.val < b.min || b.val > b.max {
 			return refuse(ErrValidation, "%s must be from %d to %d; it is %d", b.name, b.min, b.max, b.val)
@@ -117,6 +124,11 @@ func (s Settings) holdTTL() time.Duration { return time.Duration(s.HoldMinutes) 
 
 // maxAdvance is how far ahead anyone may book.
 func (s Settings) maxAdvance() time.Duration { return time.Duration(s.MaxDaysAhead) * 24 * time.Hour }
+
+// retention is how long a recording is kept after its call.
+func (s Settings) retention() time.Duration {
+	return time.Duration(s.RecordingRetentionDays) * 24 * time.Hour
+}
 
 // outcomeWindow is how long after a call's end its outcome may be recorded.
 func (s Settings) outcomeWindow() time.Duration {

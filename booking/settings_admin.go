@@ -25,7 +25,8 @@ func (s *Service) PrisonSettings(ctx context.Context, actor Staff, prisonID int6
 
 // SetPrisonSettings replaces the settings of a prison, for an admin, after
 // checking every field's bounds, and audits the change with the settings
-// before and after. It returns the settings now in force.
+// before and after. A new retention applies to the prison's recordings
+// already made too. It returns the settings now in force.
 func (s *Service) SetPrisonSettings(ctx context.Context, actor Staff, prisonID int64, set Settings) (Settings, error) {
 	if err := settingsAccess(actor, prisonID); err != nil {
 		return Settings{}, err
@@ -44,6 +45,11 @@ func (s *Service) SetPrisonSettings(ctx context.Context, actor Staff, prisonID i
 		}
 		if err := q.SetPrisonSettings(ctx, prisonID, set, actor.ID, now); err != nil {
 			return err
+		}
+		if set.RecordingRetentionDays != before.RecordingRetentionDays {
+			if err := q.SetRetention(ctx, prisonID, set.retention()); err != nil {
+				return err
+			}
 		}
 		return appendAudit(ctx, q, now, staffActor(actor), "prison.settings", fmt.Sprintf("prison:%d", prisonID),
 			map[string]any{"before": before, "after": set})

@@ -13,7 +13,8 @@ func TestSettingsDefaults(t *testing.T) {
 	t.Parallel()
 	d := Defaults()
 	if d != (Settings{VisitorMinDaysAhead: 2, MaxDaysAhead: 28, StaffMinMinutesLeft: 5, HoldMinutes: 10,
-		SocialAllowanceMinutes: 60, MaxVisitors: 4, MaxAdults: 3, AdultAge: 18, OutcomeWindowDays: 28}) {
+		SocialAllowanceMinutes: 60, MaxVisitors: 4, MaxAdults: 3, AdultAge: 18, OutcomeWindowDays: 28,
+		RecordingRetentionDays: 90}) {
 		t.Fatalf("defaults %+v", d)
 	}
 	if err := d.validate(); err != nil {
@@ -36,6 +37,8 @@ func TestSettingsDefaults(t *testing.T) {
 		"adult age 15":           func(s *Settings) { s.AdultAge = 15 },
 		"adult age 22":           func(s *Settings) { s.AdultAge = 22 },
 		"outcome window 0":       func(s *Settings) { s.OutcomeWindowDays = 0 },
+		"retention 0":            func(s *Settings) { s.RecordingRetentionDays = 0 },
+		"retention 3651":         func(s *Settings) { s.RecordingRetentionDays = 3651 },
 	} {
 		s := Defaults()
 		edit(&s)
@@ -45,10 +48,11 @@ func TestSettingsDefaults(t *testing.T) {
 	}
 	for name, edit := range map[string]func(*Settings){
 		"edges low": func(s *Settings) {
-			*s = Settings{MaxDaysAhead: 1, HoldMinutes: 1, MaxVisitors: 1, MaxAdults: 1, AdultAge: 16, OutcomeWindowDays: 1}
+			*s = Settings{MaxDaysAhead: 1, HoldMinutes: 1, MaxVisitors: 1, MaxAdults: 1, AdultAge: 16, OutcomeWindowDays: 1,
+				RecordingRetentionDays: 1}
 		},
 		"edges high": func(s *Settings) {
-			*s = Settings{VisitorMinDaysAhead: 365, MaxDaysAhead: 365, StaffMinMinutesLeft: 240, HoldMinutes: 60, SocialAllowanceMinutes: 31 * 24 * 60, MaxVisitors: 10, MaxAdults: 10, AdultAge: 21, OutcomeWindowDays: 365, RecordProbationCalls: true}
+			*s = Settings{VisitorMinDaysAhead: 365, MaxDaysAhead: 365, StaffMinMinutesLeft: 240, HoldMinutes: 60, SocialAllowanceMinutes: 31 * 24 * 60, MaxVisitors: 10, MaxAdults: 10, AdultAge: 21, OutcomeWindowDays: 365, RecordProbationCalls: true, RecordingRetentionDays: 3650}
 		},
 	} {
 		s := Defaults()

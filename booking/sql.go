@@ -47,6 +47,13 @@ type dialect struct {
 	// (at, actor, action, subject, detail, canonical JSON tail), and
 	// returns (id, prev_hash, hash).
 	chainAudit string
+	// lockRecording, when set, ends a query of recordings g inside InTx so
+	// that the recordings read stay locked until the transaction ends.
+	lockRecording string
+	// recordsProbation is an SQL condition true when the prison of booking
+	// b records probation calls (Settings.RecordProbationCalls, read from
+	// the JSON in prison_settings; false when the prison stored none).
+	recordsProbation string
 	// isUnique reports whether err is a unique-constraint violation.
 	isUnique func(error) bool
 	// isRetryable reports whether a transaction that failed with err may

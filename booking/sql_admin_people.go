@@ -7,10 +7,10 @@ import (
 	"time"
 )
 
-// UpdatePrisoner sets a prisoner's name and location.
+// UpdatePrisoner sets a prisoner's name, location and one-way video policy.
 func (q sqlQueries) UpdatePrisoner(ctx context.Context, p Prisoner) error {
-	return q.execOne(ctx, "prisoner", p.ID, `UPDATE prisoners SET name = ?, location = ? WHERE id = ?`,
-		p.Name, p.Location, p.ID)
+	return q.execOne(ctx, "prisoner", p.ID, `UPDATE prisoners SET name = ?, location = ?, one_way_video = ? WHERE id = ?`,
+		p.Name, p.Location, p.OneWayVideo, p.ID)
 }
 
 // Contact reads one contact.
@@ -71,10 +71,12 @@ func (q sqlQueries) AllStaff(ctx context.Context) ([]Staff, error) {
 	return out, nil
 }
 
-// UpdateStaff sets an account's name, role, prison and disabled flag.
+// UpdateStaff sets an account's name, role, prison, disabled flag and
+// permission to download recordings.
 func (q sqlQueries) UpdateStaff(ctx context.Context, s Staff) error {
-	return q.execOne(ctx, "staff", s.ID, `UPDATE staff SET name = ?, role = ?, prison_id = ?, disabled = ? WHERE id = ?`,
-		s.Name, string(s.Role), nullID(s.PrisonID), s.Disabled, s.ID)
+	return q.execOne(ctx, "staff", s.ID, `UPDATE staff SET name = ?, role = ?, prison_id = ?, disabled = ?,
+		download_recordings = ? WHERE id = ?`,
+		s.Name, string(s.Role), nullID(s.PrisonID), s.Disabled, s.DownloadRecordings, s.ID)
 }
 
 // DeleteStaffSessions ends every session of a staff member.

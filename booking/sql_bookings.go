@@ -79,9 +79,18 @@ func (q sqlQueries) createBookingOneStatement(ctx context.Context, b Booking) (i
 	return id, nil
 }
 
-const bookingColumns = `b.id, b.reference, b.prison_id, b.room_id, r.name, b.template_id, b.slot_id, b.prisoner_id,
+// bookingColumns are the columns scanBooking reads, of bookings b joined
+// with their room r. The last two are worked out from the prison's settings
+// (whether the call is recorded) and the prisoner (the one-way video
+// policy) as they are now.
+func (q sqlQueries) bookingColumns() string {
+	return `b.id, b.reference, b.prison_id, b.room_id, r.name, b.template_id, b.slot_id, b.prisoner_id,
 	b.call_type, b.status, b.starts_at, b.ends_at, b.created_by, b.created_at, b.status_reason,
-	b.override_capacity, b.override_allowance, b.override_reason, b.rebook_offered, b.needs_review, b.review_reason`
+	b.override_capacity, b.override_allowance, b.override_reason, b.rebook_offered, b.needs_review, b.review_reason,
+	b.sight_only, b.sight_only_reason,
+	(b.call_type = 'social' OR (b.call_type = 'probation' AND ` + q.d.recordsProbation + `)),
+	(SELECT pr.one_way_video FROM prisoners pr WHERE pr.id = b.prisoner_id)`
+}
 
 func scanBooking(sc interface{ Scan(...any) error }) (Booking, error) {
 	var (
@@ -91,7 +100,8 @@ func scanBooking(sc interface{ Scan(...any) error }) (Booking, error) {
 	)
 	if err := sc.Scan(&b.ID, &b.Reference, &b.PrisonID, &b.RoomID, &b.RoomName, &b.TemplateID, &b.SlotID,
 		&b.PrisonerID, &b.CallType, &b.Status, &starts, &ends, &b.CreatedBy, &creation, &b.StatusReason,
-		&over.Capacity, &over.Allowance, &over.Reason, &b.RebookOffered, &b.NeedsReview, &b.ReviewReason); err != nil {
+		&over.Capacity, &over.Allowance, &over.Reason, &b.RebookOffered, &b.NeedsReview, &b.ReviewReason,
+		&b.SightOnly, &b.SightOnlyReason, &b.Recorded, &b.OneWayVideo); err != nil {
 		return Booking{}, err
 	}
 	b.StartsAt, b.EndsAt, b.CreatedAt = fromUnix(starts), fromUnix(ends), fromUnix(creation)
@@ -142,7 +152,7 @@ func scanBookings(rows *sql.Rows) ([]Booking, error) {
 
 // Booking reads one booking with its participants.
 func (q sqlQueries) Booking(ctx context.Context, id int64) (Booking, error) {
-	b, err := scanBooking(q.queryRow(ctx, `SELECT `+bookingColumns+`
+	b, err := scanBooking(q.queryRow(ctx, `SELECT `+q.bookingColumns()+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id WHERE b.id = ?`, id))
 	if err != nil {
 		return Booking{}, notFound(err, "booking", id)
@@ -169,7 +179,7 @@ func (q sqlQueries) Bookings(ctx context.Context, prisonID int64, from, to time.
 // bookingsWhere lists the bookings (alias b) meeting cond, with their
 // participants, by start time.
 func (q sqlQueries) bookingsWhere(ctx context.Context, cond string, args ...any) ([]Booking, error) {
-	rows, err := q.query(ctx, `SELECT `+bookingColumns+`
+	rows, err := q.query(ctx, `SELECT `+q.bookingColumns()+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id
 		WHERE `+cond+`
 		ORDER BY b.starts_at, b.id`, args...)

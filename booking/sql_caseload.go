@@ -23,7 +23,7 @@ func (q sqlQueries) RemoveFromCaseload(ctx context.Context, staffID, prisonerID 
 // Caseload lists a staff member's caseload by prisoner name.
 func (q sqlQueries) Caseload(ctx context.Context, staffID int64) ([]Prisoner, error) {
 	rows, err := q.query(ctx, `
-		SELECT p.id, p.prison_id, p.number, p.name, p.status, p.location
+		SELECT `+prisonerColumns+`
 		FROM caseloads c JOIN prisoners p ON p.id = c.prisoner_id
 		WHERE c.staff_id = ? ORDER BY p.name, p.id`, staffID)
 	if err != nil {
@@ -32,8 +32,8 @@ func (q sqlQueries) Caseload(ctx context.Context, staffID int64) ([]Prisoner, er
 	defer rows.Close()
 	out := []Prisoner{}
 	for rows.Next() {
-		var p Prisoner
-		if err := rows.Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location); err != nil {
+		p, err := scanPrisoner(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan prisoner: %w", err)
 		}
 		out = append(out, p)

@@ -13,20 +13,27 @@ func (q sqlQueries) CreatePrisoner(ctx context.Context, p Prisoner) (int64, erro
 	}
 	var id int64
 	err := q.queryRow(ctx,
-		`INSERT INTO prisoners (prison_id, number, name, status, location) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		p.PrisonID, p.Number, p.Name, string(p.Status), p.Location).Scan(&id)
+		`INSERT INTO prisoners (prison_id, number, name, status, location, one_way_video) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.PrisonID, p.Number, p.Name, string(p.Status), p.Location, p.OneWayVideo).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create prisoner %s: %w", p.Number, q.writeErr(err))
 	}
 	return id, nil
 }
 
+// prisonerColumns are the columns scanPrisoner reads, of prisoners p.
+const prisonerColumns = `p.id, p.prison_id, p.number, p.name, p.status, p.location, p.one_way_video`
+
+// scanPrisoner reads one row of prisonerColumns.
+func scanPrisoner(sc rowScanner) (Prisoner, error) {
+	var p Prisoner
+	err := sc.Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location, &p.OneWayVideo)
+	return p, err
+}
+
 // Prisoner reads one prisoner.
 func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
-	var p Prisoner
-	err := q.queryRow(ctx,
-		`SELECT id, prison_id, number, name, status, location FROM prisoners WHERE id = ?`, id).
-		Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location)
+	p, err := scanPrisoner(q.queryRow(ctx, `SELECT `+prisonerColumns+` FROM prisoners p WHERE p.id = ?`, id))
 	if err != nil {
 		return Prisoner{}, notFound(err, "prisoner", id)
 	}
@@ -36,15 +43,15 @@ func (q sqlQueries) Prisoner(ctx context.Context, id int64) (Prisoner, error) {
 // Prisoners lists a prison's prisoners by name.
 func (q sqlQueries) Prisoners(ctx context.Context, prisonID int64) ([]Prisoner, error) {
 	rows, err := q.query(ctx,
-		`SELECT id, prison_id, number, name, status, location FROM prisoners WHERE prison_id = ? ORDER BY name, id`, prisonID)
+		`SELECT `+prisonerColumns+` FROM prisoners p WHERE p.prison_id = ? ORDER BY p.name, p.id`, prisonID)
 	if err != nil {
 		return nil, fmt.Errorf("list prisoners: %w", err)
 	}
 	defer rows.Close()
 	var out []Prisoner
 	for rows.Next() {
-		var p Prisoner
-		if err := rows.Scan(&p.ID, &p.PrisonID, &p.Number, &p.Name, &p.Status, &p.Location); err != nil {
+		p, err := scanPrisoner(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan prisoner: %w", err)
 		}
 		out = append(out, p)

@@ -46,7 +46,7 @@ func (q sqlQueries) SetBookingReview(ctx context.Context, id int64, needsReview 
 
 // PrisonerBookings lists a prisoner's active bookings ending after t.
 func (q sqlQueries) PrisonerBookings(ctx context.Context, prisonerID int64, t time.Time) ([]Booking, error) {
-	rows, err := q.query(ctx, `SELECT `+bookingColumns+`
+	rows, err := q.query(ctx, `SELECT `+q.bookingColumns()+`
 		FROM bookings b JOIN rooms r ON r.id = b.room_id
 		WHERE b.prisoner_id = ? AND b.status IN (?, ?) AND b.ends_at > ?
 		ORDER BY b.starts_at, b.id`, prisonerID, string(StatusRequested), string(StatusBooked), unix(t))

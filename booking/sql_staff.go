@@ -12,23 +12,24 @@ import (
 func (q sqlQueries) CreateStaff(ctx context.Context, s Staff) (int64, error) {
 	var id int64
 	err := q.queryRow(ctx, `
-		INSERT INTO staff (username, name, role, prison_id, password_hash, disabled)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		s.Username, s.Name, string(s.Role), nullID(s.PrisonID), s.PasswordHash, s.Disabled).Scan(&id)
+		INSERT INTO staff (username, name, role, prison_id, password_hash, disabled, download_recordings)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		s.Username, s.Name, string(s.Role), nullID(s.PrisonID), s.PasswordHash, s.Disabled, s.DownloadRecordings).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("create staff %q: %w", s.Username, q.writeErr(err))
 	}
 	return id, nil
 }
 
-const staffColumns = `id, username, name, role, prison_id, password_hash, disabled`
+const staffColumns = `id, username, name, role, prison_id, password_hash, disabled, download_recordings`
 
 func scanStaff(sc interface{ Scan(...any) error }) (Staff, error) {
 	var (
 		s      Staff
 		prison sql.NullInt64
 	)
-	if err := sc.Scan(&s.ID, &s.Username, &s.Name, &s.Role, &prison, &s.PasswordHash, &s.Disabled); err != nil {
+	if err := sc.Scan(&s.ID, &s.Username, &s.Name, &s.Role, &prison, &s.PasswordHash, &s.Disabled,
+		&s.DownloadRecordings); err != nil {
 		return Staff{}, err
 	}
 	s.PrisonID = prison.Int64

@@ -27,6 +27,8 @@ func newSQLiteDialect() *dialect {
 		goose:       goose.DialectSQLite3,
 		migrations:  "sqlite",
 		lastAuditTx: `SELECT ` + auditColumns + ` FROM audit_log ORDER BY id DESC LIMIT 1`,
+		recordsProbation: `COALESCE((SELECT json_extract(s.settings, '$.recordProbationCalls')
+			FROM prison_settings s WHERE s.prison_id = b.prison_id), 0) = 1`,
 		isUnique: func(err error) bool {
 			var se *sqlite.Error
 			if !errors.As(err, &se) {

@@ -42,6 +42,7 @@ type Queries interface {
 	AuditQueries
 	RulesQueries
 	AdminQueries
+	MonitorQueries
 }
 
 // PrisonQueries covers prisons, rooms and slot templates.

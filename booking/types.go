@@ -74,6 +74,33 @@ type Booking struct {
 	// ReviewReason saying why.
 	NeedsReview  bool   `json:"needsReview"`
 	ReviewReason string `json:"reviewReason,omitempty"`
+	// SightOnly is a legal call's "in sight, out of hearing" supervision:
+	// security staff may watch its video, never hear it. Off by default, set
+	// per call with SightOnlyReason (see SetSightOnly); never set on other
+	// call types.
+	SightOnly       bool   `json:"sightOnly"`
+	SightOnlyReason string `json:"sightOnlyReason,omitempty"`
+	// Recorded says whether the call is recorded, under the prison's
+	// settings as they are when it is read: social calls always, probation
+	// calls when the prison records them (Settings.RecordProbationCalls),
+	// legal calls never.
+	Recorded bool `json:"recorded"`
+	// OneWayVideo is the prisoner's policy as it is when the booking is
+	// read (Prisoner.OneWayVideo).
+	OneWayVideo bool `json:"oneWayVideo"`
+}
+
+// Monitorable reports whether security staff may watch the call: social and
+// probation calls, and legal calls only with SightOnly (and then video
+// only). Legal privilege rests on this.
+func (b *Booking) Monitorable() bool {
+	switch b.CallType {
+	case CallSocial, CallProbation:
+		return true
+	case CallLegal:
+		return b.SightOnly
+	}
+	return false
 }
 
 // Participant is one person admitted to a booking. ID is the opaque id that
