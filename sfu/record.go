@@ -54,11 +54,10 @@ type trackRecorder struct {
 	w     *recording.Track
 }
 
-// write records one packet; it copies what it keeps and never blocks.
+// write records one packet (its payload without padding; padding-only
+// packets too, so that their sequence numbers are not taken for loss); it
+// copies what it keeps and never blocks.
 func (tr *trackRecorder) write(h *rtp.Header, payload []byte) {
-	if len(payload) == 0 {
-		return // padding only
-	}
 	tr.w.Write(h, payload)
 }
 
@@ -94,7 +93,8 @@ func (r *Room) StartRecording(actor string) error {
 	}
 	rec := &roomRecorder{room: r, dir: filepath.Join(root, r.id)}
 	now := time.Now()
-	call, err := recording.NewCall(rec.dir, r.id, now, recording.Options{Log: r.log, OnFailure: rec.failed})
+	call, err := recording.NewCall(rec.dir, r.id, now, recording.Options{Log: r.log, OnFailure: rec.failed,
+		RequestKeyframe: rec.requestKeyframe})
 	if err != nil {
 		r.mu.Unlock()
 		err = fmt.Errorf("start recording: %w", err)
@@ -152,6 +152,24 @@ func (rec *roomRecorder) add(t *upTrack) {
 	rec.tracks = append(rec.tracks, t)
 	rec.room.sfu.media.RecordedTracks.Inc()
 	t.requestKeyframe(layer, true) // a recording starts on a key frame
+}
+
+// requestKeyframe asks a recorded track's publisher for a key frame of the
+// recorded layer (the recorder lost video and waits for one).
+func (rec *roomRecorder) requestKeyframe(participantID, trackID string) {
+	rec.mu.Lock()
+	var found *upTrack
+	for _, t := range rec.tracks {
+		if t.owner.id == participantID && t.trackID == trackID {
+			found = t
+		}
+	}
+	rec.mu.Unlock()
+	if found != nil {
+		if q := found.recordedLayer(); q >= 0 {
+			found.requestKeyframe(q, false)
+		}
+	}
 }
 
 // finish stops recording, closes the files and writes the manifest.
