@@ -621,6 +621,7 @@ function onParticipantLeft(pid) {
   moderation.delete(pid);
   tiles.setStatus(pid, '');
   tiles.setNote(pid, '');
+  tiles.hideVideo(pid, false);
   tiles.remove(pid);
   updatePeople();
   if (p) say(`${p.name || 'Someone'} left.`);
@@ -662,6 +663,7 @@ function onModeration(msg) {
     $('self-moderation').hidden = !text;
   } else {
     tiles.setNote(pid, text);
+    tiles.hideVideo(pid, m.videoPaused);
   }
   const name = nameOf(pid);
   const said = [];

@@ -30,6 +30,7 @@ export class Tiles {
     this.watched = new WeakSet();
     this.statuses = new Map(); // pid -> text shown over their tile ('' for none)
     this.notes = new Map(); // pid -> second line over their tile ('' for none)
+    this.videoHidden = new Set(); // pids whose picture is replaced by their initials
     this.speaking = ''; // pid whose tile shows "Speaking", or ''
     this.featured = ''; // pid in the large tile (speaker layout), or ''
   }
@@ -163,6 +164,15 @@ export class Tiles {
     t.el.classList.toggle('has-note', !!text);
   }
 
+  // hideVideo shows a participant's initials instead of their picture (their
+  // video was paused by staff: the last frame would stay frozen otherwise);
+  // kept through clear(), as notes are.
+  hideVideo(pid, hide) {
+    if (hide) this.videoHidden.add(pid);
+    else this.videoHidden.delete(pid);
+    this.render(pid);
+  }
+
   // setSound turns every tile's sound on or off (the page's own choice;
   // nothing is sent to the server).
   setSound(on) {
@@ -214,7 +224,7 @@ export class Tiles {
     const audios = live('audio');
     setTracks(t.video, videos);
     if (t.audio) setTracks(t.audio, audios);
-    const showingVideo = videos.some((v) => !v.muted);
+    const showingVideo = videos.some((v) => !v.muted) && !this.videoHidden.has(pid);
     t.el.classList.toggle('no-video', !showingVideo);
     if (videos.length) t.video.play().catch(() => {});
     if (t.audio && audios.length) this.playAudio(t.audio);
