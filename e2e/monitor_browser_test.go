@@ -575,3 +575,65 @@ func readPlayback(t *testing.T, tab context.Context) playback {
 	t.Helper()
 	return evalIn[playback](t, tab, `window.gatehouseMonitor.playback()`)
 }
+
+// TestJoinPageShowsStaffModeration: a visitor in Chromium is told before
+// joining and during the call that the call is recorded and may be
+// monitored; when staff pause the prisoner's video and mute them (the
+// prisoner is a Go client), the visitor's page shows it neutrally on the
+// prisoner's picture and says it; when staff end the call, the page says
+// prison staff ended it.
+func TestJoinPageShowsStaffModeration(t *testing.T) {
+	exe := chromium(t)
+	srv := testkit.Start(t)
+	start := testkit.NextSlotStart(srv.Clock.Now())
+	b := srv.BookDemoVisit(t, start, 1)
+	srv.Clock.Set(start.Add(time.Second))
+	prisoner, visitor := b.Participants[0], b.Participants[1]
+	const notice = "This call is recorded and may be monitored by prison staff."
+
+	tab := browser(t, exe)
+	staffStep(t, tab, "open the visitor's join link", 20*time.Second,
+		chromedp.Navigate(visitor.JoinURL),
+		chromedp.WaitEnabled(chromedp.ID("join")),
+	)
+	if got := evalIn[string](t, tab, `document.getElementById('recording-notice').textContent`); got != notice {
+		t.Errorf("before joining the page says %q, want %q", got, notice)
+	}
+	staffStep(t, tab, "join", 10*time.Second, chromedp.Click(chromedp.ID("join")))
+	pollIn(t, tab, 20*time.Second, `window.gatehouse.state() === 'live'`, "the visitor's call is live")
+	if got := evalIn[string](t, tab, `document.getElementById('call-recorded').hidden ? '' : document.getElementById('call-recorded').textContent`); got != notice {
+		t.Errorf("in the call the page says %q, want %q", got, notice)
+	}
+	only := b
+	only.Participants = []booking.Participant{prisoner}
+	publishAll(t, srv, only)
+	tile := fmt.Sprintf(`#tiles .tile[data-participant=%q]`, prisoner.ID)
+	pollIn(t, tab, 20*time.Second, fmt.Sprintf(`!!document.querySelector('%s') && document.querySelector('%s video').videoWidth > 0`, tile, tile),
+		"the prisoner's picture shows")
+
+	security := srv.Login(t, "security", "demo-security-pass")
+	act := func(action, pid string) {
+		t.Helper()
+		body := map[string]string{"action": action, "participantId": pid, "reason": "Test of what participants are told"}
+		if st := srv.Do(t, http.MethodPost, fmt.Sprintf("/api/v1/monitor/calls/%d/actions", b.ID), security, body, nil); st != http.StatusOK {
+			t.Fatalf("%s: status %d", action, st)
+		}
+	}
+	act("pause_video", prisoner.ID)
+	pollIn(t, tab, 10*time.Second, fmt.Sprintf(`(document.querySelector('%s .tile-note')?.textContent || '') === 'Video paused by staff'
+		&& document.querySelector('%s').classList.contains('no-video')`, tile, tile), "the prisoner's picture says paused by staff")
+	if got := evalIn[string](t, tab, `document.getElementById('status').textContent`); got != prisoner.Name+"'s video was paused by staff." {
+		t.Errorf("the page announces %q after the pause", got)
+	}
+	act("mute", prisoner.ID)
+	pollIn(t, tab, 10*time.Second, fmt.Sprintf(`(document.querySelector('%s .tile-note')?.textContent || '') === 'Video paused and muted by staff'`, tile),
+		"the prisoner's picture says muted by staff")
+	if got := evalIn[string](t, tab, `document.getElementById('status').textContent`); got != prisoner.Name+" was muted by staff." {
+		t.Errorf("the page announces %q after the mute", got)
+	}
+	act("end", "")
+	pollIn(t, tab, 10*time.Second, `window.gatehouse.state() === 'ended'`, "the call ends for the visitor")
+	if got := evalIn[string](t, tab, `document.getElementById('ended-reason').textContent`); got != "The call was ended by prison staff." {
+		t.Errorf("after staff ended the call the page says %q", got)
+	}
+}
