@@ -54,9 +54,13 @@ type LiveCalls interface {
 	// nobody has joined it (or it has ended).
 	LiveCall(bookingID int64) (LiveCall, bool)
 	// Moderate applies a staff action (pause_video, resume_video, mute,
-	// unmute) to a participant of a live call. An error wrapping
-	// ErrCallNotLive means the call or the participant is not there.
+	// unmute) to a participant of a live call. An error means it was not
+	// applied (the call or the participant is not there).
 	Moderate(ctx context.Context, bookingID int64, act StaffAction) error
+	// SightOnlyChanged applies a change of a legal call's sight-only
+	// supervision to the call if it is running: turned off, every monitor
+	// is disconnected.
+	SightOnlyChanged(bookingID int64, on bool)
 }
 
 // LiveCall is the live state of one call, as the monitoring wall shows it.
@@ -405,7 +409,8 @@ func auditActionName(a string) bool {
 // if live, with reason "staff"). Each is recorded for the playback timeline
 // and audited as staff.<action> before it takes effect. Refusals:
 // monitorTarget's, ErrValidation (action, participant or reason), and
-// ErrCallNotLive when the participant is not in the live call.
+// ErrCallNotLive when the participant is not connected to the live call,
+// or Moderate did not apply the action (audited as staff.action_failed).
 func (s *Service) StaffAction(ctx context.Context, actor Staff, id int64, act StaffAction) error {
 	switch act.Action {
 	case ActionPauseVideo, ActionResumeVideo, ActionMute, ActionUnmute:
@@ -471,15 +476,16 @@ func (s *Service) StaffAction(ctx context.Context, actor Staff, id int64, act St
 		return nil
 	}
 	if err := s.live.Moderate(ctx, id, act); err != nil {
-		// Audited as taken but not applied: say so in the log too.
-		_ = s.Audit(ctx, staffActor(actor), "staff.action_failed", bookingSubject(id), map[string]any{
+		// Audited as taken but not applied (the participant or the call
+		// went meanwhile): the log says so too.
+		if aerr := s.Audit(ctx, staffActor(actor), "staff.action_failed", bookingSubject(id), map[string]any{
 			"bookingId": id, "action": act.Action, "participantId": act.ParticipantID, "error": err.Error(),
-		})
-		var r *Refusal
-		if errors.As(err, &r) {
-			return r
+		}); aerr != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "audit failed staff action", slog.String("error", aerr.Error()))
 		}
-		return fmt.Errorf("staff %s on booking %d: %w", act.Action, id, err)
+		s.log.LogAttrs(ctx, slog.LevelWarn, "staff action not applied", slog.Int64("booking_id", id),
+			slog.String("action", act.Action), slog.String("error", err.Error()))
+		return refuse(ErrCallNotLive, "the %s was not applied: the participant or the call is no longer there", act.Action)
 	}
 	return nil
 }
@@ -513,8 +519,8 @@ type SightOnlyRequest struct {
 // the booking, while the booking is active; it is audited with the state
 // before and after. Refusals: ErrValidation, ErrForbidden,
 // ErrCallTypeNotAllowed (not a legal call), ErrNotActive; a booking actor
-// cannot see wraps ErrNotFound. Turning it off does not disconnect a
-// monitor already watching (video only); signalling may.
+// cannot see wraps ErrNotFound. The running call follows (LiveCalls.
+// SightOnlyChanged): turned off, its monitors are disconnected at once.
 func (s *Service) SetSightOnly(ctx context.Context, actor Staff, id int64, req SightOnlyRequest) (Booking, error) {
 	if req.Enabled == nil {
 		return Booking{}, refuse(ErrValidation, "enabled (true or false) is required")
@@ -568,5 +574,9 @@ func (s *Service) SetSightOnly(ctx context.Context, actor Staff, id int64, req S
 	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "sight-only supervision set", slog.Int64("booking_id", id),
 		slog.Int64("staff_id", actor.ID), slog.Bool("enabled", on))
+	if s.live != nil {
+		// A running call follows at once: withdrawn, its monitors go.
+		s.live.SightOnlyChanged(id, on)
+	}
 	return b, nil
 }

@@ -23,6 +23,7 @@ type fakeLive struct {
 	// moderated and ended record what the service asked.
 	moderated []moderation
 	ended     []ending
+	sightOnly []sightOnlyChange
 	// failModerate, when set, is what Moderate returns.
 	failModerate error
 }
@@ -30,6 +31,11 @@ type fakeLive struct {
 type moderation struct {
 	bookingID int64
 	act       StaffAction
+}
+
+type sightOnlyChange struct {
+	bookingID int64
+	on        bool
 }
 
 type ending struct {
@@ -45,6 +51,20 @@ func (f *fakeLive) LiveCall(bookingID int64) (LiveCall, bool) {
 	defer f.mu.Unlock()
 	c, ok := f.calls[bookingID]
 	return c, ok
+}
+
+// SightOnlyChanged records the change.
+func (f *fakeLive) SightOnlyChanged(bookingID int64, on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sightOnly = append(f.sightOnly, sightOnlyChange{bookingID, on})
+}
+
+// sightOnlyChanges returns a copy of the changes recorded.
+func (f *fakeLive) sightOnlyChanges() []sightOnlyChange {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sightOnlyChange(nil), f.sightOnly...)
 }
 
 // Moderate records act, or fails with failModerate.

@@ -183,8 +183,31 @@ func TestLegalCallRefusesMonitorsByEveryPath(t *testing.T) {
 	if st := srv.Do(t, http.MethodPost, watch, sec, nil, &tok); st != http.StatusOK || !tok.VideoOnly {
 		t.Fatalf("watch under sight-only: status %d, videoOnly %v", st, tok.VideoOnly)
 	}
+	// While it is on, the monitor sees both sides and hears nothing.
+	mon := dial(t, srv, tok.Token)
+	if w := mon.Welcome(); w.Monitor == nil || !w.Monitor.VideoOnly {
+		t.Fatalf("sight-only monitor's welcome: %+v", w.Monitor)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for mon.Received(b.Participants[0].ID).Video < minPackets || mon.Received(b.Participants[1].ID).Video < minPackets {
+		if time.Now().After(deadline) {
+			t.Fatal("the sight-only monitor receives no video")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if st := srv.Do(t, http.MethodPut, sight, sec, map[string]any{"enabled": false, "reason": "escort left the room"}, nil); st != http.StatusOK {
 		t.Fatalf("disable sight-only: status %d", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ended, err := mon.Next(ctx, "ended")
+	if err != nil || ended.Reason != "privilege" {
+		t.Fatalf("monitor after sight-only was withdrawn: %v, reason %q", err, ended.Reason)
+	}
+	for _, p := range b.Participants {
+		if n := mon.Received(p.ID).Audio; n != 0 {
+			t.Fatalf("the sight-only monitor received %d audio packets from %s", n, p.Name)
+		}
 	}
 	if code := dialRefused(t, srv, tok.Token); code != "legal_privilege" {
 		t.Fatalf("officer's monitor token on a legal call: %q, want legal_privilege", code)
