@@ -416,16 +416,16 @@ func TestStaffActions(t *testing.T) {
 	}
 
 	// Moderation that fails after the audit: the failure is audited too.
-	e.live.setFailure(fmt.Errorf("participant left: %w", refuse(ErrCallNotLive, "gone")))
+	e.live.setFailure(errors.New("participant left"))
 	mark = e.lastAuditID()
 	e.as(sec, http.MethodPost, path, StaffAction{Action: ActionMute, ParticipantID: visitor, Reason: "shouting"}).
 		wantProblem(t, http.StatusConflict, "call_not_live")
 	if got := e.auditActions(mark); !slices.Equal(got, []string{"staff.mute", "staff.action_failed"}) {
 		t.Errorf("failed moderation audited as %v", got)
 	}
-	e.live.setFailure(errors.New("signalling broke"))
+	e.live.setFailure(errors.New("no such call"))
 	e.as(sec, http.MethodPost, path, StaffAction{Action: ActionMute, ParticipantID: visitor, Reason: "shouting"}).
-		wantProblem(t, http.StatusInternalServerError, "internal")
+		wantProblem(t, http.StatusConflict, "call_not_live")
 	e.live.setFailure(nil)
 
 	// End: the booking is terminated with the reason, the call ends.
@@ -490,8 +490,8 @@ func TestSightOnly(t *testing.T) {
 		}
 		res.wantProblem(t, c.status, c.code)
 	}
-	if after := e.counts(); after != before {
-		t.Fatalf("refusals changed counts %+v -> %+v", before, after)
+	if after := e.counts(); after != before || len(e.live.sightOnlyChanges()) != 0 {
+		t.Fatalf("refusals changed counts %+v -> %+v, or the call", before, after)
 	}
 
 	mark := e.lastAuditID()
@@ -506,6 +506,10 @@ func TestSightOnly(t *testing.T) {
 		decode(t, http.StatusOK, &b)
 	if b.SightOnly || b.SightOnlyReason != "" || b.Monitorable() {
 		t.Fatalf("after disabling: %+v", b)
+	}
+	// The running call followed each change.
+	if got := e.live.sightOnlyChanges(); !slices.Equal(got, []sightOnlyChange{{legal.ID, true}, {legal.ID, false}}) {
+		t.Errorf("the call was told %v", got)
 	}
 	entries := e.auditSince(mark)
 	if len(entries) != 2 || entries[0].Action != "booking.sight_only" ||
