@@ -188,9 +188,8 @@ func recordingContentType(name string) string {
 }
 
 // recordingFile serves GET /api/v1/recordings/{id}/files/{name}, with
-// ranges (for <video> and <audio>), and ?download=1 as an attachment. A
-// request from the start of the file (no Range, or one from byte 0) is
-// audited; the rest of a playback's ranges are not.
+// ranges (for <video> and <audio>), and ?download=1 as an attachment; the
+// service audits it (see OpenRecordingFile).
 func (a *api) recordingFile(w http.ResponseWriter, r *http.Request, who principal) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -206,10 +205,9 @@ func (a *api) recordingFile(w http.ResponseWriter, r *http.Request, who principa
 		a.fail(w, r, refuse(ErrValidation, "download must be 1 or left out"))
 		return
 	}
-	rng := strings.TrimSpace(r.Header.Get("Range"))
-	first := r.Method == http.MethodGet && (rng == "" || strings.HasPrefix(rng, "bytes=0-"))
 	name := r.PathValue("name")
-	f, err := a.svc.OpenRecordingFile(r.Context(), who.staff, id, name, download, first)
+	f, err := a.svc.OpenRecordingFile(r.Context(), who.staff, id, name,
+		FileAccess{Download: download, Range: r.Header.Get("Range"), HeadOnly: r.Method == http.MethodHead})
 	if err != nil {
 		a.fail(w, r, err)
 		return

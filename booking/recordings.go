@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -475,15 +476,73 @@ type RecordingFile struct {
 	ModTime time.Time
 }
 
+// FileAccess is how a recording's file is asked for.
+type FileAccess struct {
+	// Download asks for it as an attachment, which needs the
+	// downloadRecordings permission.
+	Download bool
+	// Range is the request's Range header ("" for the whole file).
+	Range string
+	// HeadOnly: the headers only; nothing of the file is sent, nothing is
+	// audited.
+	HeadOnly bool
+}
+
+// fromStart reports whether a asks for the file from its first byte.
+func (a FileAccess) fromStart() bool {
+	r := strings.TrimSpace(a.Range)
+	return r == "" || strings.HasPrefix(r, "bytes=0-")
+}
+
+// replayWindow is how long after an audited access of a file its other
+// parts (the rest of a playback's ranges) are not audited again.
+const replayWindow = 10 * time.Minute
+
+// fileAccesses remembers when each staff member's access of each file was
+// last audited, so that a playback is audited once, not per range, and yet
+// no one reads a file in ranges that avoid its first byte unaudited. It is
+// per process: another node audits again, which is harmless.
+type fileAccesses struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// maxFileAccesses bounds fileAccesses; past it, entries out of their
+// window are forgotten.
+const maxFileAccesses = 10000
+
+// audit reports whether an access of key at now must be audited: one from
+// the start of the file always is, any other when the last audited one is
+// older than replayWindow. It records the audited ones.
+func (f *fileAccesses) audit(key string, now time.Time, fromStart bool) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		f.last = map[string]time.Time{}
+	}
+	if last, ok := f.last[key]; !fromStart && ok && now.Sub(last) < replayWindow && !now.Before(last) {
+		return false
+	}
+	if len(f.last) >= maxFileAccesses {
+		for k, t := range f.last {
+			if now.Sub(t) >= replayWindow {
+				delete(f.last, k)
+			}
+		}
+	}
+	f.last[key] = now
+	return true
+}
+
 // OpenRecordingFile opens file name of recording id for a security officer
-// of its prison: only a file its manifest names, inside its directory.
-// download asks for it as an attachment, which needs the
-// downloadRecordings permission. When audit is set (a request from the
-// start of the file, not the rest of a range), it is audited as
-// recording.play or recording.download. The caller closes the file.
-// Refusals: recordingAccess's, ErrForbidden (no permission to download),
-// ErrRecordingDamaged; no such file wraps ErrNotFound.
-func (s *Service) OpenRecordingFile(ctx context.Context, actor Staff, id int64, name string, download, audit bool) (RecordingFile, error) {
+// of its prison: only a file its manifest names, inside its directory. It
+// audits the access as recording.play, or recording.download with
+// a.Download, when it reads from the start of the file, and when it reads
+// any other part without an audited access of that file by that staff
+// member in the last replayWindow; a HEAD is not audited. The caller closes
+// the file. Refusals: recordingAccess's, ErrForbidden (no permission to
+// download), ErrRecordingDamaged; no such file wraps ErrNotFound.
+func (s *Service) OpenRecordingFile(ctx context.Context, actor Staff, id int64, name string, a FileAccess) (RecordingFile, error) {
 	if !recordingFileName(name) {
 		return RecordingFile{}, notFoundf("recording %d file %q", id, name)
 	}
@@ -491,7 +550,7 @@ func (s *Service) OpenRecordingFile(ctx context.Context, actor Staff, id int64, 
 	if err != nil {
 		return RecordingFile{}, err
 	}
-	if download && !actor.DownloadRecordings {
+	if a.Download && !actor.DownloadRecordings {
 		return RecordingFile{}, refuse(ErrForbidden, "downloading recordings needs the downloadRecordings permission, which an admin gives")
 	}
 	manifest, err := s.manifest(ctx, actor, r)
@@ -525,11 +584,12 @@ func (s *Service) OpenRecordingFile(ctx context.Context, actor Staff, id int64, 
 		_ = f.Close()
 		return RecordingFile{}, notFoundf("recording %d file %q", id, name)
 	}
-	if audit {
-		action := "recording.play"
-		if download {
-			action = "recording.download"
-		}
+	action := "recording.play"
+	if a.Download {
+		action = "recording.download"
+	}
+	key := fmt.Sprintf("%d/%d/%s/%s", actor.ID, id, name, action)
+	if !a.HeadOnly && s.accesses.audit(key, s.clock.Now(), a.fromStart()) {
 		if err := s.Audit(ctx, staffActor(actor), action, recordingSubject(id), map[string]any{
 			"bookingId": r.BookingID, "reference": r.Reference, "file": name,
 		}); err != nil {

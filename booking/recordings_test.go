@@ -174,7 +174,8 @@ func TestRecordingAccess(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, defaultNow())
 	audio := bytes.Repeat([]byte("opus"), 500)
-	files := recordingFiles{"p1-audio-0.webm": audio, "p1-video-0.mkv": []byte("matroska"), "extra.bin": []byte("x")}
+	files := recordingFiles{"p1-audio-0.webm": audio, "p1-video-0.mkv": []byte("matroska"), "extra.bin": []byte("x"),
+		"tail.webm": []byte("0123456789")}
 	end := e.clock.Now().Add(-24 * time.Hour)
 	r := e.recorded(end, files)
 	if err := os.WriteFile(filepath.Join(e.recordings, r.Dir, "not-listed.webm"), []byte("x"), 0o600); err != nil {
@@ -299,6 +300,28 @@ func TestRecordingAccess(t *testing.T) {
 	}
 	if got := e.auditActions(mark); !slices.Equal(got, []string{"recording.play", "recording.play", "recording.play"}) {
 		t.Errorf("playing audited as %v", got)
+	}
+	// Reading a file in parts that avoid its first byte is audited too:
+	// the first part, and again once the last audited access is ten
+	// minutes old.
+	mark = e.lastAuditID()
+	tail := func(rng string) {
+		t.Helper()
+		res := e.send(http.MethodGet, base+"/files/tail.webm", nil, func(r *http.Request) {
+			bearer(sec)(r)
+			r.Header.Set("Range", rng)
+		})
+		if res.status != 206 {
+			t.Fatalf("tail %s: %d", rng, res.status)
+		}
+	}
+	tail("bytes=5-")
+	tail("bytes=6-")
+	e.clock.Advance(replayWindow + time.Second)
+	tail("bytes=7-")
+	ranged("bytes=100-199")
+	if got := e.auditActions(mark); !slices.Equal(got, []string{"recording.play", "recording.play", "recording.play"}) {
+		t.Errorf("reading in parts audited as %v", got)
 	}
 
 	// Downloading needs the permission an admin gives (to security
@@ -505,7 +528,7 @@ func TestPurgeRecordings(t *testing.T) {
 			if d, err := e.svc.RecordingDetail(ctx, sec, old.ID); err != nil || string(d.Manifest) != "null" {
 				t.Errorf("deleted recording: %s %v", d.Manifest, err)
 			}
-			if _, err := e.svc.OpenRecordingFile(ctx, sec, old.ID, "a.webm", false, true); !errors.Is(err, ErrNotFound) {
+			if _, err := e.svc.OpenRecordingFile(ctx, sec, old.ID, "a.webm", FileAccess{}); !errors.Is(err, ErrNotFound) {
 				t.Errorf("file of a deleted recording: %v", err)
 			}
 			wantRefusal(t, func() error {

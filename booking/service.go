@@ -57,6 +57,8 @@ type Service struct {
 	cfg     Config
 	ender   CallEnder // may be nil: no live calls to end
 	live    LiveCalls // may be nil: no live calls to watch or moderate
+	// accesses remembers the audited accesses of recordings' files.
+	accesses fileAccesses
 }
 
 // CallEnder ends a booking's call if it is live. The signalling server is
