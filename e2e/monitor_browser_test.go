@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/gatehouse/gatehouse/booking"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testkit"
 	"github.com/gatehouse/gatehouse/signalling/client"
 )
@@ -20,8 +23,9 @@ import (
 // progress, watches it as a hidden subscriber (both participants' video
 // decoding and playing), mutes the visitor with a reason, ends the call with
 // another, then plays the call's recording with both actions on its
-// timeline; and watches a legal call under video-only supervision without
-// any sound. The participants are Go clients publishing the loadtest clip
+// timeline; watches a legal call under video-only supervision without any
+// sound; and sees a failed recording as an alarm. The join page's side of
+// moderation is tested here too. The participants are Go clients publishing the loadtest clip
 // (real VP8 simulcast and Opus), so the only browser is the wall.
 
 // wallTile is one participant's picture in a watched call.
@@ -635,5 +639,33 @@ func TestJoinPageShowsStaffModeration(t *testing.T) {
 	pollIn(t, tab, 10*time.Second, `window.gatehouse.state() === 'ended'`, "the call ends for the visitor")
 	if got := evalIn[string](t, tab, `document.getElementById('ended-reason').textContent`); got != "The call was ended by prison staff." {
 		t.Errorf("after staff ended the call the page says %q", got)
+	}
+}
+
+// TestMonitoringWallRaisesTheAlarmWhenRecordingFails: a social visit whose
+// recording cannot even start (the recordings directory cannot be made) is
+// an alarm on the wall, read out (role=alert), not a quiet "not recorded".
+func TestMonitoringWallRaisesTheAlarmWhenRecordingFails(t *testing.T) {
+	exe := chromium(t)
+	blocker := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(blocker, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := testkit.StartWith(t, func(c *app.Config) { c.RecordingsDir = filepath.Join(blocker, "recordings") })
+	start := testkit.NextSlotStart(srv.Clock.Now())
+	b := srv.BookDemoVisit(t, start, 1)
+	srv.Clock.Set(start.Add(time.Second))
+	publishAll(t, srv, b)
+
+	tab := browser(t, exe)
+	card := signInToWall(t, srv, tab, b)
+	wallPoll(t, tab, 15*time.Second, "the wall raises the recording alarm", fmt.Sprintf(`(() => {
+		const alarm = document.querySelector('%s .wall-alarm[role="alert"]');
+		return !!alarm && alarm.textContent.startsWith('Recording failed on call %s')
+			&& document.querySelector('%s').classList.contains('alarm')
+			&& document.querySelector('%s .rec-state').dataset.state === 'failed';
+	})()`, card, b.Reference, card, card))
+	if title := evalIn[string](t, tab, `document.title`); !strings.HasPrefix(title, "Recording failed") {
+		t.Errorf("the page's title is %q while a recording has failed", title)
 	}
 }
