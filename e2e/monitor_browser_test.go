@@ -225,6 +225,17 @@ func TestMonitoringWallWatchesALegalCallVideoOnly(t *testing.T) {
 	if !strings.Contains(state, "In sight, out of hearing: video only") {
 		t.Errorf("while watching the wall says %q, want it to say video only", state)
 	}
+
+	// Supervision withdrawn: the watch ends at once, saying why, and the
+	// call leaves the wall.
+	body["enabled"], body["reason"] = false, "Court order lifted"
+	security = srv.Login(t, "security", "demo-security-pass") // the first session expired with the clock's move
+	if st := srv.Do(t, http.MethodPut, fmt.Sprintf("/api/v1/bookings/%d/sight-only", b.ID), security, body, nil); st != http.StatusOK {
+		t.Fatalf("withdraw sight-only: status %d", st)
+	}
+	wallPoll(t, tab, 10*time.Second, "the wall stops watching the privileged call and says why",
+		`document.getElementById('status').textContent.includes('privileged again and cannot be monitored')`)
+	wallPoll(t, tab, 10*time.Second, "the privileged call leaves the wall", fmt.Sprintf(`!document.querySelector('%s')`, card))
 }
 
 // publishAll connects every participant of b as a Go client publishing the

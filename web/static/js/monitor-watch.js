@@ -41,6 +41,15 @@ const REFUSALS = {
   too_early: 'The call has not opened yet.',
 };
 
+// Why a watch ended (the `ended` message's reason), in words.
+const ENDED = {
+  staff: 'The call was ended by staff.',
+  time: 'The call reached its end time.',
+  cancelled: 'The call was cancelled.',
+  shutdown: 'The video service is restarting.',
+  privilege: 'Video-only supervision of this legal call was withdrawn: it is privileged again and cannot be monitored.',
+};
+
 export function moderationNote(p) {
   if (p.videoPaused && p.muted) return MODERATION_NOTES.both;
   if (p.videoPaused) return MODERATION_NOTES.video;
@@ -222,12 +231,7 @@ export class WatchSession {
   }
 
   onEnded(reason) {
-    const text = reason === 'staff' ? 'The call was ended by staff.'
-      : reason === 'time' ? 'The call reached its end time.'
-        : reason === 'cancelled' ? 'The call was cancelled.'
-          : reason === 'shutdown' ? 'The video service is restarting.'
-            : 'The call has ended.';
-    this.finish('ended', text);
+    this.finish('ended', ENDED[reason] || 'The call has ended.');
   }
 
   onError(msg) {
