@@ -264,6 +264,9 @@ class CallCard {
     row.audio.dataset.action = row.audioAction;
     setLabel(row.video, ACTIONS[row.videoAction].button, name);
     setLabel(row.audio, ACTIONS[row.audioAction].button, name);
+    // Staff never hear a legal call under video-only supervision, so they
+    // have nothing to mute anyone for.
+    row.audio.hidden = !!this.call.sightOnly && !p.muted;
   }
 
   // act asks for a reason, then pauses, resumes, mutes or unmutes a
