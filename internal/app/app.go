@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*A
 	}
 	mediaCfg := cfg.mediaConfig()
 	mediaCfg.Auditor = a.Bookings
-	mediaCfg.RecordingEvents = recordingEvents{bookings: a.Bookings, dir: mediaCfg.RecordingsDir,
+	mediaCfg.RecordingEvents = recordingEvents{bookings: a.Bookings, clock: cfg.Clock, dir: mediaCfg.RecordingsDir,
 		log: log.With("role", "recording")}
 	if a.media, err = sfu.New(mediaCfg, log.With("role", "sfu"), a.Metrics); err != nil {
 		return nil, err

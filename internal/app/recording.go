@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/booking"
+	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/recording"
 )
 
@@ -23,6 +24,7 @@ const recordingEventTimeout = 5 * time.Second
 // rooms are named by booking id.
 type recordingEvents struct {
 	bookings *booking.Service
+	clock    clock.Clock // the booking service's, so retention dates agree
 	dir      string // the recordings root
 	log      *slog.Logger
 }
@@ -79,7 +81,7 @@ func (e recordingEvents) RecordingFinished(roomID string, _ recording.Manifest) 
 		}
 		return
 	}
-	if err := e.bookings.RecordingFinished(ctx, id, sum, time.Now()); err != nil {
+	if err := e.bookings.RecordingFinished(ctx, id, sum, e.clock.Now()); err != nil {
 		e.log.Error("record recording end", "booking", id, "err", err)
 	}
 }
