@@ -25,7 +25,7 @@ const recordingEventTimeout = 5 * time.Second
 type recordingEvents struct {
 	bookings *booking.Service
 	clock    clock.Clock // the booking service's, so retention dates agree
-	dir      string // the recordings root
+	dir      string      // the recordings root
 	log      *slog.Logger
 }
 
