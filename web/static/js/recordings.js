@@ -201,7 +201,10 @@ export class RecordingsView {
     this.renderHold(rec);
     const known = new Map(people.filter((p) => p && p.id).map((p) => [p.id, p.name || '']));
     const names = (pid) => known.get(pid) || `Participant ${pid.slice(0, 6)}`;
-    const files = manifestFiles(rec.manifest, names).map((f) => ({ ...f, url: recordingFileURL(rec.id, f.name) }));
+    // By person, each person's video before their sound.
+    const files = manifestFiles(rec.manifest, names)
+      .map((f) => ({ ...f, url: recordingFileURL(rec.id, f.name) }))
+      .sort((a, b) => a.label.localeCompare(b.label) || b.kind.localeCompare(a.kind) || a.name.localeCompare(b.name));
     const start = callStart(rec);
     const actions = (rec.actions || []).map((a) => ({
       ...a,
