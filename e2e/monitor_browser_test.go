@@ -67,10 +67,7 @@ type monitorCall struct {
 // with both actions marked where they happened.
 func TestMonitoringWallWatchesMutesAndEndsACall(t *testing.T) {
 	exe := chromium(t)
-	srv := testkit.Start(t)
-	start := testkit.NextSlotStart(srv.Clock.Now())
-	b := srv.BookDemoVisit(t, start, 1)
-	srv.Clock.Set(start.Add(time.Second))
+	srv, b := liveVisit(t)
 	prisoner, visitor := b.Participants[0], b.Participants[1]
 
 	// Both participants join and publish real media.
@@ -236,6 +233,17 @@ func TestMonitoringWallWatchesALegalCallVideoOnly(t *testing.T) {
 	wallPoll(t, tab, 10*time.Second, "the wall stops watching the privileged call and says why",
 		`document.getElementById('status').textContent.includes('privileged again and cannot be monitored')`)
 	wallPoll(t, tab, 10*time.Second, "the privileged call leaves the wall", fmt.Sprintf(`!document.querySelector('%s')`, card))
+}
+
+// liveVisit starts a server and books a social visit of the demo prisoner
+// and one visitor whose call is live now on the server's clock.
+func liveVisit(t *testing.T) (*testkit.Server, booking.Booking) {
+	t.Helper()
+	srv := testkit.Start(t)
+	start := testkit.NextSlotStart(srv.Clock.Now())
+	b := srv.BookDemoVisit(t, start, 1)
+	srv.Clock.Set(start.Add(time.Second))
+	return srv, b
 }
 
 // publishAll connects every participant of b as a Go client publishing the
@@ -599,10 +607,7 @@ func readPlayback(t *testing.T, tab context.Context) playback {
 // prison staff ended it.
 func TestJoinPageShowsStaffModeration(t *testing.T) {
 	exe := chromium(t)
-	srv := testkit.Start(t)
-	start := testkit.NextSlotStart(srv.Clock.Now())
-	b := srv.BookDemoVisit(t, start, 1)
-	srv.Clock.Set(start.Add(time.Second))
+	srv, b := liveVisit(t)
 	prisoner, visitor := b.Participants[0], b.Participants[1]
 	const notice = "This call is recorded and may be monitored by prison staff."
 

@@ -100,20 +100,28 @@ export class WatchSession {
   // no permission) ends the session with the API's reason.
   async start() {
     this.setState('connecting');
+    const grant = await this.requestGrant();
+    if (!grant) return;
+    this.videoOnly = !!grant.videoOnly;
+    this.connect(grant);
+  }
+
+  // requestGrant asks the booking API for a monitor token ({token, wsUrl,
+  // videoOnly}); on a refusal it ends the session and returns null.
+  async requestGrant() {
     let grant;
     try {
       grant = await api.watch(this.bookingId);
     } catch (err) {
       this.fail(explain(err));
-      return;
+      return null;
     }
-    if (this.stopped) return;
+    if (this.stopped) return null;
     if (!grant || !grant.token) {
       this.fail('The server did not give a permission to watch this call.');
-      return;
+      return null;
     }
-    this.videoOnly = !!grant.videoOnly;
-    this.connect(grant);
+    return grant;
   }
 
   connect(grant) {
@@ -274,14 +282,8 @@ export class WatchSession {
     this.setState('reconnecting');
     setTimeout(async () => {
       if (this.stopped) return;
-      let grant;
-      try {
-        grant = await api.watch(this.bookingId);
-      } catch (err) {
-        this.fail(explain(err));
-        return;
-      }
-      if (!this.stopped) this.connect(grant);
+      const grant = await this.requestGrant();
+      if (grant) this.connect(grant);
     }, delay);
   }
 
