@@ -147,9 +147,10 @@ func (s *Server) LiveCall(id int64) (booking.LiveCall, bool) {
 	}
 	if r.media.Recording() {
 		lc.Recording = "recording"
-		if err := r.media.RecordingError(); err != nil {
-			lc.Recording, lc.RecordingError = "failed", err.Error()
-		}
+	}
+	// A recording that failed, even one that never started, is an alarm.
+	if err := r.media.RecordingError(); err != nil {
+		lc.Recording, lc.RecordingError = "failed", err.Error()
 	}
 	return lc, true
 }

@@ -39,14 +39,16 @@ func (e recordingEvents) bookingID(roomID string) (int64, bool) {
 }
 
 // RecordingStarted implements sfu.RecordingEvents.
-func (e recordingEvents) RecordingStarted(roomID, dir string, at time.Time) {
+// The start is dated on the booking service's clock (like the staff
+// actions the playback timeline sets against it), not the media server's.
+func (e recordingEvents) RecordingStarted(roomID, dir string, _ time.Time) {
 	id, ok := e.bookingID(roomID)
 	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), recordingEventTimeout)
 	defer cancel()
-	if err := e.bookings.RecordingStarted(ctx, id, dir, at); err != nil {
+	if err := e.bookings.RecordingStarted(ctx, id, dir, e.clock.Now()); err != nil {
 		e.log.Error("record recording start", "booking", id, "err", err)
 	}
 }
