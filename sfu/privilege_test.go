@@ -77,6 +77,22 @@ func (n *nullSignaller) SendOffer(string)                              { n.bump(
 func (n *nullSignaller) SendCandidate(Target, webrtc.ICECandidateInit) { n.bump() }
 func (n *nullSignaller) Notify(any)                                    { n.bump() }
 
+// twoPartyCall makes room id of s under pol and joins two peers, a and b,
+// each publishing audio and video until the test ends.
+func twoPartyCall(t *testing.T, s *SFU, id string, pol Policy, a, b string) (*Room, *peer, *peer) {
+	t.Helper()
+	room, err := s.Room(id, pol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := joinPeer(t, room, a), joinPeer(t, room, b)
+	l := newLoops()
+	t.Cleanup(l.end) // registered last: the sources stop before the peers close
+	publishAV(pa, l)
+	publishAV(pb, l)
+	return room, pa, pb
+}
+
 // TestLegalCallRefusesEveryMonitorAndRecorder tries each way into a legal
 // call the sfu package offers, during a real call: a hidden monitor, a
 // recorder asked for directly, a room made to record, and the same room
@@ -84,16 +100,7 @@ func (n *nullSignaller) Notify(any)                                    { n.bump(
 // and writes no file.
 func TestLegalCallRefusesEveryMonitorAndRecorder(t *testing.T) {
 	s, audit, dir := privilegedSFU(t)
-	room, err := s.Room("7", Policy{Legal: true, Subject: "booking:7"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLoops()
-	defer l.end()
-	solicitor := joinPeer(t, room, "solicitor")
-	prisoner := joinPeer(t, room, "prisoner")
-	publishAV(solicitor, l)
-	publishAV(prisoner, l)
+	room, solicitor, prisoner := twoPartyCall(t, s, "7", Policy{Legal: true, Subject: "booking:7"}, "solicitor", "prisoner")
 	waitFor(t, 10*time.Second, "the legal call's media", func() bool {
 		return solicitor.count("prisoner", "audio") > 30 && prisoner.count("solicitor", "audio") > 30
 	})
@@ -152,16 +159,7 @@ func TestLegalCallRefusesEveryMonitorAndRecorder(t *testing.T) {
 // mentions it.
 func TestHiddenMonitorReceivesBothSidesUnseen(t *testing.T) {
 	s, _, _ := privilegedSFU(t)
-	room, err := s.Room("21", Policy{Subject: "booking:21"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLoops()
-	defer l.end()
-	a := joinPeer(t, room, "family")
-	b := joinPeer(t, room, "prisoner")
-	publishAV(a, l)
-	publishAV(b, l)
+	room, a, b := twoPartyCall(t, s, "21", Policy{Subject: "booking:21"}, "family", "prisoner")
 	mon := joinMonitorPeer(t, room, "monitor:5:x1")
 	waitFor(t, 10*time.Second, "the monitor to receive both sides", func() bool {
 		return mon.count("family", "video") > 60 && mon.count("prisoner", "video") > 60 &&
@@ -195,16 +193,7 @@ func TestHiddenMonitorReceivesBothSidesUnseen(t *testing.T) {
 // call, the monitor receives video and no audio track is ever offered to it.
 func TestSightOnlyMonitorNeverGetsAudio(t *testing.T) {
 	s, _, dir := privilegedSFU(t)
-	room, err := s.Room("31", Policy{Legal: true, SightOnly: true, Subject: "booking:31"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLoops()
-	defer l.end()
-	a := joinPeer(t, room, "solicitor")
-	b := joinPeer(t, room, "prisoner")
-	publishAV(a, l)
-	publishAV(b, l)
+	room, a, _ := twoPartyCall(t, s, "31", Policy{Legal: true, SightOnly: true, Subject: "booking:31"}, "solicitor", "prisoner")
 	mon := joinMonitorPeer(t, room, "monitor:5:x2")
 	waitFor(t, 10*time.Second, "the monitor's video", func() bool {
 		return mon.count("solicitor", "video") > 60 && mon.count("prisoner", "video") > 60
@@ -236,13 +225,7 @@ func TestSightOnlyMonitorNeverGetsAudio(t *testing.T) {
 // by staff stop reaching the other participant at once; the monitor keeps
 // both; lifting it resumes the stream.
 func TestModerationWithholdsFromParticipantsOnly(t *testing.T) {
-	room := testRoom(t)
-	l := newLoops()
-	defer l.end()
-	a := joinPeer(t, room, "family")
-	b := joinPeer(t, room, "prisoner")
-	publishAV(a, l)
-	publishAV(b, l)
+	room, a, b := twoPartyCall(t, newTestSFU(t), "r1", Policy{}, "family", "prisoner")
 	mon := joinMonitorPeer(t, room, "monitor:5:x3")
 	waitFor(t, 10*time.Second, "media to everyone", func() bool {
 		return b.count("family", "video") > 60 && b.count("family", "audio") > 30 && mon.count("family", "video") > 30
@@ -282,16 +265,7 @@ func TestModerationWithholdsFromParticipantsOnly(t *testing.T) {
 // the prisoner but never receives their video; a monitor gets it.
 func TestOneWayVideoPolicy(t *testing.T) {
 	s := newTestSFU(t)
-	room, err := s.Room("41", Policy{OneWayVideo: []string{"prisoner"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := newLoops()
-	defer l.end()
-	visitor := joinPeer(t, room, "visitor")
-	prisoner := joinPeer(t, room, "prisoner")
-	publishAV(visitor, l)
-	publishAV(prisoner, l)
+	room, visitor, prisoner := twoPartyCall(t, s, "41", Policy{OneWayVideo: []string{"prisoner"}}, "visitor", "prisoner")
 	mon := joinMonitorPeer(t, room, "monitor:5:x4")
 	waitFor(t, 10*time.Second, "media", func() bool {
 		return prisoner.count("visitor", "video") > 60 && visitor.count("prisoner", "audio") > 30 &&
