@@ -49,7 +49,10 @@ const (
 	netTail     = time.Second      // media kept flowing after netMedia so late retransmissions land
 	netConnWait = 15 * time.Second // bound on connecting
 
-	netBaselineMedia = 12 * time.Second // media measured on clean paths
+	// netBaselineMedia is the media measured on clean paths: subscribers
+	// start on the lowest layer and go up once the estimate is trusted,
+	// so the steady window starts after the first upgrade.
+	netBaselineMedia = netSettle + time.Second + netSteady
 )
 
 // Requirements.
@@ -306,13 +309,6 @@ func TestNetworkCleanBaseline(t *testing.T) {
 		expectation{p: v.control, minFPS: minCleanFPS, maxGap: maxCleanFreeze, rids: []string{"h", "f"}})
 }
 
-// knownSFUIssues skips a test that the media server cannot pass yet
-// (issue 4): its retransmissions on the RTX stream fail in the bandwidth
-// estimator's pacer ("unknown ssrc") after taking a transport-wide
-// sequence number, so the estimator sees 20-60% loss; and under random
-// loss the estimate falls to its 100 kbit/s floor, the video is paused
-// and never resumes. Set GATEHOUSE_NETWORK_TESTS=1 to run it anyway;
-// remove the call once the media server passes.
 // measure lets media flow for d from now (the publisher is connected),
 // logging the timeline, then logs every figure and checks each
 // expectation.

@@ -85,9 +85,9 @@ const (
 // should receive. Audio is served first and never paused. Video layers are
 // raised one step at a time, round robin, while the estimate allows; a
 // subscription whose lowest layer does not fit even lowestSlack times is
-// paused. Going down takes effect at once. New subscriptions start on their
-// lowest layer (the first picture comes as fast, and nothing has measured
-// the link yet); going up waits until the estimate is trusted and for the
+// paused. Going down takes effect at once. New subscriptions start on the
+// lowest layer the publisher offers, even before its first packet (the
+// first picture comes as fast, and nothing has measured the link yet); going up waits until the estimate is trusted and for the
 // subscription's upgrade hold, which doubles after each failed upgrade.
 func (p *Participant) allocate(now time.Time, mode allocation) {
 	p.allocMu.Lock()
@@ -187,8 +187,13 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 			(!trusted || lossy || now.Sub(pl.changed) < pl.d.holdFor()) {
 			continue
 		}
-		if mode == allocNew && pl.target != layerPause {
-			continue // already allocated
+		if mode == allocNew {
+			if !pl.changed.IsZero() {
+				continue // already allocated
+			}
+			if !p.hidden && q != layerPause {
+				q = min(pl.d.up.startLayer(), pl.allowed[len(pl.allowed)-1])
+			}
 		}
 		pl.d.setTarget(q, now)
 	}

@@ -399,7 +399,7 @@ func (p *Participant) subscribe(t *upTrack) bool {
 	t.addDown(d)
 	r.mu.Unlock()
 	if t.kind == webrtc.RTPCodecTypeVideo {
-		p.allocate(time.Now(), allocRequest)
+		p.allocate(time.Now(), allocNew)
 	}
 	return true
 }

@@ -61,6 +61,9 @@ type upTrack struct {
 	codec     webrtc.RTPCodecParameters
 	ck        codecKind
 	simulcast bool
+	// offered marks the layers the publisher's description announces;
+	// they arrive one by one, in no set order.
+	offered [maxLayers]bool
 
 	// Extension ids as the publisher negotiated them; 0 when absent.
 	extAudioLevel, extCaptureTime uint8
@@ -86,6 +89,14 @@ func newUpTrack(owner *Participant, remote *webrtc.TrackRemote, recv *webrtc.RTP
 		ck:        codecKindOf(remote.Codec().MimeType),
 		simulcast: remote.RID() != "",
 	}
+	if t.simulcast {
+		for _, r := range recv.Tracks() {
+			if r.RID() != "" {
+				t.offered[qualityOf(r.RID())] = true
+			}
+		}
+	}
+	t.offered[qualityOf(remote.RID())] = true
 	now := time.Now()
 	for i := range t.active {
 		t.active[i] = true
@@ -191,6 +202,19 @@ func (t *upTrack) bitrate(q int) int {
 		return 40_000
 	}
 	return nominalBitrate[q]
+}
+
+// startLayer is the layer a new subscription starts on: the lowest the
+// publisher offers, whether or not its first packet has arrived (the first
+// layer to arrive may be the highest; starting there would overrun a poor
+// link before anything has measured it).
+func (t *upTrack) startLayer() int {
+	for q := range maxLayers {
+		if t.offered[q] {
+			return q
+		}
+	}
+	return layerQ
 }
 
 // qualities lists the layers present, lowest first.
