@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/booking"
@@ -21,10 +20,6 @@ const (
 	auditBroken = 1 // the chain is broken: the first broken entry is named
 	auditFailed = 2 // the check could not run: bad usage, no store, a store error
 )
-
-// sqliteFile is the embedded store's file in the data directory, as the
-// server opens it.
-const sqliteFile = "gatehouse.db"
 
 // auditUsage explains `gatehouse audit`.
 const auditUsage = `Usage: gatehouse audit verify [--data-dir DIR | --database-url URL]
@@ -80,11 +75,12 @@ func runAudit(args []string, getenv func(string) string, stdout, stderr io.Write
 // openAuditStore opens the store the server with cfg uses: PostgreSQL when
 // a database URL is set, else the SQLite file in the data directory, which
 // must exist (the check never creates an empty store to find it intact).
+// Opening a store applies any migrations it lacks, as the server would.
 func openAuditStore(ctx context.Context, cfg app.Config) (booking.Store, error) {
 	if cfg.DatabaseURL != "" {
 		return booking.OpenPostgres(ctx, cfg.DatabaseURL)
 	}
-	path := filepath.Join(cfg.DataDir, sqliteFile)
+	path := cfg.SQLitePath()
 	info, err := os.Stat(path)
 	if err != nil || !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("no store at %s: set --data-dir to the server's data directory, or --database-url", path)

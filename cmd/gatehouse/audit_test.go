@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/booking"
 	"github.com/gatehouse/gatehouse/booking/storetest"
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/clock"
 )
 
@@ -88,7 +89,7 @@ func checkVerify(t *testing.T, run func() (int, string, string), edit func(stmts
 func TestAuditVerifySQLite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	path := filepath.Join(dir, sqliteFile)
+	path := app.Config{DataDir: dir}.SQLitePath()
 	store, err := booking.OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +154,7 @@ func TestAuditVerifyBinary(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
-	store, err := booking.OpenSQLite(context.Background(), filepath.Join(dir, sqliteFile))
+	store, err := booking.OpenSQLite(context.Background(), app.Config{DataDir: dir}.SQLitePath())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestAuditVerifyBinary(t *testing.T) {
 	if err != nil || string(out) != "audit log intact: 20 entries\n" {
 		t.Fatalf("gatehouse audit verify: %v %q", err, out)
 	}
-	tamper(t, "sqlite", filepath.Join(dir, sqliteFile), `DROP TRIGGER audit_log_no_update`,
+	tamper(t, "sqlite", app.Config{DataDir: dir}.SQLitePath(), `DROP TRIGGER audit_log_no_update`,
 		`UPDATE audit_log SET actor = 'someone' WHERE id = 3`)
 	cmd := exec.Command(bin, "audit", "verify", "--data-dir", dir)
 	out, err = cmd.CombinedOutput()

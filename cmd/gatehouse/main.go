@@ -1,6 +1,9 @@
 // Command gatehouse runs the Gatehouse video-visits platform. With no
 // configuration it runs every role in one process on an embedded SQLite
 // store and seeds a demo prison.
+//
+// `gatehouse audit verify` checks the hash-chained audit log of the store
+// the server uses (same flags) and names the first broken entry.
 package main
 
 import (

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -137,7 +136,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (booking.Store
 		log.Info("booking store: PostgreSQL")
 		return s, nil
 	}
-	path := filepath.Join(cfg.DataDir, "gatehouse.db")
+	path := cfg.SQLitePath()
 	s, err := booking.OpenSQLite(ctx, path)
 	if err != nil {
 		return nil, err

@@ -102,6 +102,12 @@ func (c Config) publicURL(listenAddr string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
+// SQLitePath is the embedded store's file in DataDir, used when no
+// DatabaseURL is set.
+func (c Config) SQLitePath() string {
+	return filepath.Join(c.DataDir, "gatehouse.db")
+}
+
 // recordingsDir is RecordingsDir or its default.
 func (c Config) recordingsDir() string {
 	if c.RecordingsDir != "" {
