@@ -139,7 +139,7 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 		for _, q := range d.up.qualities() {
 			// A monitor takes only what the publisher sends anyway: its
 			// choices must not show in what the publisher is asked for.
-			if q <= maxLayer && (!p.hidden || d.up.isActive(q)) {
+			if q <= maxLayer && (!p.hidden || d.up.sending(q)) {
 				allowed = append(allowed, q)
 			}
 		}
@@ -187,13 +187,8 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 			(!trusted || lossy || now.Sub(pl.changed) < pl.d.holdFor()) {
 			continue
 		}
-		if mode == allocNew {
-			if !pl.changed.IsZero() {
-				continue // already allocated
-			}
-			if !p.hidden && q != layerPause {
-				q = min(pl.d.up.startLayer(), pl.allowed[len(pl.allowed)-1])
-			}
+		if mode == allocNew && !pl.changed.IsZero() {
+			continue // already allocated
 		}
 		pl.d.setTarget(q, now)
 	}

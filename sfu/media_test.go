@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -23,6 +24,9 @@ type vp8Source struct {
 	ts      uint32
 	n       int
 	keyNext bool
+	// held keeps the source silent, as a browser's encoder holds a layer
+	// until its uplink estimate covers it.
+	held atomic.Bool
 	// Simulcast packets carry the mid and rid header extensions, which
 	// Pion leaves to the application.
 	midID, ridID uint8
@@ -45,6 +49,9 @@ func newVP8Source(id, rid string, q byte, size int) *vp8Source {
 
 // frame writes one frame; key frames every 30 frames or when asked.
 func (s *vp8Source) frame() {
+	if s.held.Load() {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := s.keyNext || s.n%30 == 0

@@ -10,12 +10,16 @@ import (
 
 // publishSimulcast publishes three VP8 layers (q, h, f: 500, 1500 and 3000
 // bytes a frame) from p until stop closes, answering key-frame requests.
-func publishSimulcast(t *testing.T, p *peer, l *loops) {
+// The held layers are offered but silent until their source is released.
+func publishSimulcast(t *testing.T, p *peer, l *loops, held ...int) []*vp8Source {
 	t.Helper()
 	srcs := []*vp8Source{
 		newVP8Source("cam", "q", layerQ, 500),
 		newVP8Source("cam", "h", layerH, 1500),
 		newVP8Source("cam", "f", layerF, 3000),
+	}
+	for _, q := range held {
+		srcs[q].held.Store(true)
 	}
 	senders := p.publishWith(func(pc *webrtc.PeerConnection) (*webrtc.RTPSender, error) {
 		tv, err := pc.AddTransceiverFromTrack(srcs[0].track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
@@ -54,6 +58,7 @@ func publishSimulcast(t *testing.T, p *peer, l *loops) {
 			}
 		}()
 	}
+	return srcs
 }
 
 // layersOf returns the layer (the last payload byte) of each video packet
@@ -131,6 +136,39 @@ func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
 		}
 	}
 	t.Logf("b received %d video packets on one SSRC", len(hs))
+}
+
+// TestSimulcastResumesALayerNotYetSent: a layer the publisher offers but
+// has not sent (a browser starts its top encoding only once its uplink
+// estimate covers it) can still be chosen for a subscriber who wants it
+// and whose link carries it: the publisher is asked for it, and the
+// subscriber moves to it on its first key frame.
+func TestSimulcastResumesALayerNotYetSent(t *testing.T) {
+	room := testRoom(t)
+	l := newLoops()
+	defer l.end()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	srcs := publishSimulcast(t, a, l, layerF)
+	if err := b.part.SetMaxLayer("a", "f"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "f asked of the publisher", func() bool {
+		for _, e := range a.notes() {
+			if m, ok := e.(layersMsg); ok && slices.Contains(m.Active, "f") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := b.layersOf("a", 0); slices.Contains(n, layerF) {
+		t.Fatal("f reached the subscriber before it was sent")
+	}
+	srcs[layerF].held.Store(false)
+	waitFor(t, 10*time.Second, "f at b", func() bool {
+		ls := b.layersOf("a", 0)
+		return len(ls) > 0 && ls[len(ls)-1] == layerF
+	})
 }
 
 func TestActiveSpeakerFromAudioLevels(t *testing.T) {

@@ -204,26 +204,23 @@ func (t *upTrack) bitrate(q int) int {
 	return nominalBitrate[q]
 }
 
-// startLayer is the layer a new subscription starts on: the lowest the
-// publisher offers, whether or not its first packet has arrived (the first
-// layer to arrive may be the highest; starting there would overrun a poor
-// link before anything has measured it).
-func (t *upTrack) startLayer() int {
-	for q := range maxLayers {
-		if t.offered[q] {
-			return q
-		}
-	}
-	return layerQ
-}
-
-// qualities lists the layers present, lowest first.
+// qualities lists the layers a subscription may be given, lowest first:
+// those the publisher offers, whether or not they have sent yet. A layer
+// the publisher has not started (its encoder waits for uplink bandwidth)
+// or that dynacast paused is resumed by being chosen; until its first key
+// frame arrives the subscriber keeps the layer it has.
 func (t *upTrack) qualities() []int {
 	var qs []int
 	for q := range maxLayers {
-		if t.layers[q].Load() != nil {
+		if t.offered[q] || t.layers[q].Load() != nil {
 			qs = append(qs, q)
 		}
 	}
 	return qs
+}
+
+// sending reports whether layer q has sent and the publisher was last
+// asked to keep sending it.
+func (t *upTrack) sending(q int) bool {
+	return t.layers[q].Load() != nil && t.isActive(q)
 }
