@@ -30,6 +30,10 @@ type Options struct {
 	// QueueLen bounds each track's queue, in packets; 0 means
 	// DefaultQueueLen.
 	QueueLen int
+	// Pulse, when set, is the drain clock of the call's writers (shared
+	// with other calls, see Pulse); nil gives each writer a ticker of
+	// DrainEvery.
+	Pulse *Pulse
 }
 
 // Call records the tracks of one call into one directory. Its methods are
@@ -86,7 +90,7 @@ func NewCall(dir, callID string, start time.Time, opts Options) (*Call, error) {
 		start: start,
 		opts:  opts,
 		log:   log.With("call", callID),
-		every: drainEvery,
+		every: DrainEvery,
 		stop:  make(chan struct{}),
 		abort: make(chan struct{}),
 		taken: map[string]bool{},
@@ -135,7 +139,7 @@ func (c *Call) AddTrack(participantID, trackID, kind, mimeType string, clockRate
 	}
 	t.w = newWriter(t, f, c.log)
 	c.tracks = append(c.tracks, t)
-	go t.w.run(c.every, c.stop, c.abort)
+	go t.w.run(c.every, c.opts.Pulse, c.stop, c.abort)
 	c.log.Info("recording track", "file", name, "participant", participantID, "codec", cd.name)
 	return t, nil
 }

@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// Writer timing: the queue is drained every drainEvery (or earlier when
+// Writer timing: the queue is drained every DrainEvery (or earlier when
 // it is half full), so a packet costs the forwarding path no goroutine
-// wake-up; missing packets are waited for up to reorderSpan of media.
+// wake-up (a media server shares one Pulse of DrainEvery among all its
+// writers); missing packets are waited for up to reorderSpan of media.
 const (
-	drainEvery       = 50 * time.Millisecond
+	DrainEvery       = 50 * time.Millisecond // a writer's drain period
 	reorderSpan      = 500 * time.Millisecond
 	reorderWindow    = 512         // packets
 	keyframeInterval = time.Second // between key frame requests
@@ -71,13 +72,24 @@ func newWriter(t *Track, f *os.File, log *slog.Logger) *writer {
 
 // run drains the queue until stop, then finishes the file. After abort
 // it drops what is still queued.
-func (w *writer) run(every time.Duration, stop, abort <-chan struct{}) {
+// It wakes on the shared pulse when there is one, else on a ticker of
+// its own every period.
+func (w *writer) run(every time.Duration, pulse *Pulse, stop, abort <-chan struct{}) {
 	defer close(w.t.done)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
+	var tickC <-chan time.Time
+	if pulse == nil {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		tickC = tick.C
+	}
 	for {
+		var beat <-chan struct{}
+		if pulse != nil {
+			beat = pulse.next()
+		}
 		select {
-		case <-tick.C:
+		case <-tickC:
+		case <-beat:
 		case <-w.t.kick:
 		case <-stop:
 			w.drain(abort)

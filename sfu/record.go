@@ -94,7 +94,7 @@ func (r *Room) StartRecording(actor string) error {
 	rec := &roomRecorder{room: r, dir: filepath.Join(root, r.id)}
 	now := time.Now()
 	call, err := recording.NewCall(rec.dir, r.id, now, recording.Options{Log: r.log, OnFailure: rec.failed,
-		RequestKeyframe: rec.requestKeyframe})
+		RequestKeyframe: rec.requestKeyframe, Pulse: r.sfu.recordingPulse()})
 	if err != nil {
 		r.mu.Unlock()
 		err = fmt.Errorf("start recording: %w", err)
@@ -234,4 +234,16 @@ func (r *Room) recordingFailed(err error) {
 	if ev := r.sfu.cfg.RecordingEvents; ev != nil {
 		ev.RecordingFailed(r.id, err)
 	}
+}
+
+// recordingPulse returns the drain clock all the server's recorders share
+// (one wake-up a period for every recorded track, not one per track),
+// starting it on first use; nil once the server is closed.
+func (s *SFU) recordingPulse() *recording.Pulse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pulse == nil && !s.closed {
+		s.pulse = recording.NewPulse(recording.DrainEvery)
+	}
+	return s.pulse
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/recording"
 )
 
 // Sentinel errors.
@@ -33,6 +34,7 @@ type SFU struct {
 	mu     sync.Mutex
 	rooms  map[string]*Room
 	closed bool
+	pulse  *recording.Pulse // the recorders' shared drain clock, from the first recording
 }
 
 // New returns an SFU using cfg. m receives room, participant, track and
@@ -108,6 +110,12 @@ func (s *SFU) Close() {
 	s.mu.Unlock()
 	for _, r := range rooms {
 		r.Close()
+	}
+	s.mu.Lock()
+	pulse := s.pulse
+	s.mu.Unlock()
+	if pulse != nil {
+		pulse.Stop()
 	}
 	if s.apis.mux != nil {
 		if err := s.apis.mux.Close(); err != nil {
