@@ -210,8 +210,11 @@ func (t *upTrack) dynacast(now time.Time) {
 		return
 	}
 	var want [maxLayers]bool
-	if q := t.recordedLayer(); q >= 0 {
-		want[q] = true
+	recCur, recTarget := t.followViewers()
+	for _, q := range [...]int{recCur, recTarget} {
+		if q >= 0 {
+			want[q] = true
+		}
 	}
 	for _, d := range *t.downs.Load() {
 		if d.sub.hidden {

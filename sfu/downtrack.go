@@ -50,22 +50,16 @@ type downTrack struct {
 	extLevel uint8 // audio level id on the subscriber connection
 	extCapt  uint8 // capture time id on the subscriber connection
 
-	current, target int  // quality forwarded now, and wanted; layerPause for none
-	maxLayer        int  // the subscriber's quality request
-	withheld        bool // by policy or staff moderation: nothing is forwarded
-	resync          bool // audio: continue the numbering from the next packet
-	lastChange      time.Time
-	upgradedAt      time.Time     // when the target last went up
-	upgradeHold     time.Duration // least time from a change to the next upgrade
-	started         bool
-	switchSeq       uint16 // first sequence number forwarded of the current layer
-	seqOffset       uint16
-	tsOffset        uint32
-	lastSeq         uint16
-	lastTs          uint32
-	lastAt          int64
-	out             rtp.Header
-	hist            [histSize]sentPacket
+	splice           // the layer forwarded now (current) and the numbering
+	target      int  // quality wanted; layerPause for none
+	maxLayer    int  // the subscriber's quality request
+	withheld    bool // by policy or staff moderation: nothing is forwarded
+	resync      bool // audio: continue the numbering from the next packet
+	lastChange  time.Time
+	upgradedAt  time.Time     // when the target last went up
+	upgradeHold time.Duration // least time from a change to the next upgrade
+	out         rtp.Header
+	hist        [histSize]sentPacket
 
 	// Counters, under mu.
 	packets, bytes, resent uint64
@@ -83,9 +77,9 @@ type downTrack struct {
 func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
 	d := &downTrack{
 		up: up, sub: sub,
-		current: layerPause, target: layerPause, maxLayer: maxLayer,
-		clock: up.codec.ClockRate,
-		out:   rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
+		splice: splice{current: layerPause, clock: up.codec.ClockRate},
+		target: layerPause, maxLayer: maxLayer,
+		out: rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
 	}
 	d.nackHdr.Extensions = make([]rtp.Extension, 0, 8)
 	d.resendHdr.Extensions = make([]rtp.Extension, 0, 4)
@@ -163,25 +157,14 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	if !d.bound || d.withheld {
 		return
 	}
-	switch {
-	case q != d.current:
-		if q != d.target || !keyframe {
-			return
-		}
-		d.switchTo(q, h, now)
-	case !d.started || d.resync:
-		d.switchTo(q, h, now) // audio starts (or resumes) on any packet
-		d.resync = false
-	case seqBefore(h.SequenceNumber, d.switchSeq):
-		return // older than the switch point: its numbers belong to the old layer
+	outSeq, outTs, switched, ok := d.take(q, d.target, h, keyframe, d.resync, now)
+	if !ok {
+		return
 	}
-	if h.SequenceNumber-d.switchSeq > 0x4000 && h.SequenceNumber-d.switchSeq < 0x8000 {
-		// Keep the switch point trailing, so that the check above never
-		// wraps around the sequence space.
-		d.switchSeq = h.SequenceNumber - 0x4000
+	d.resync = false
+	if switched {
+		d.sub.room.sfu.media.LayerSwitches.Inc()
 	}
-	outSeq := h.SequenceNumber - d.seqOffset
-	outTs := h.Timestamp - d.tsOffset
 	o := &d.out
 	o.Version = 2
 	o.Padding = h.Padding
@@ -191,10 +174,6 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	o.Timestamp = outTs
 	o.SSRC = d.ssrc
 	d.copyExtensions(h, o)
-	if !d.started || seqBefore(d.lastSeq, outSeq) {
-		d.lastSeq, d.lastTs, d.lastAt = outSeq, outTs, now
-	}
-	d.started = true
 	e := &d.hist[outSeq&(histSize-1)]
 	*e = sentPacket{out: outSeq, in: h.SequenceNumber, ts: outTs, layer: int8(q), ok: true}
 	if _, err := d.writer.WriteRTP(o, payload); err != nil {
@@ -202,27 +181,6 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	}
 	d.packets++
 	d.bytes += uint64(len(payload) + 12)
-}
-
-// switchTo makes q the forwarded layer from packet h on, so that the
-// subscriber's sequence numbers continue by one and its timestamps by the
-// time that passed.
-func (d *downTrack) switchTo(q int, h *rtp.Header, now int64) {
-	if d.started {
-		delta := uint32(1)
-		if d.lastAt != 0 && now > d.lastAt {
-			if ticks := uint32(uint64(now-d.lastAt) * uint64(d.clock) / uint64(time.Second)); ticks > 0 {
-				delta = ticks
-			}
-		}
-		d.seqOffset = h.SequenceNumber - (d.lastSeq + 1)
-		d.tsOffset = h.Timestamp - (d.lastTs + delta)
-	}
-	d.switchSeq = h.SequenceNumber
-	if d.current != q && d.started {
-		d.sub.room.sfu.media.LayerSwitches.Inc()
-	}
-	d.current = q
 }
 
 // copyExtensions puts the extensions that travel end to end (audio level,

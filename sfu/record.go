@@ -33,9 +33,11 @@ type RecordingEvents interface {
 	RecordingFinished(roomID string, m recording.Manifest)
 }
 
-// roomRecorder records every track of a room, each into its own file: the
-// audio, and the video of one simulcast layer (h, the middle one, which
-// dynacast then keeps on), from the first packet to the end of the call.
+// roomRecorder records every track of a room, each into its own file, from
+// the first packet to the end of the call: the audio, and the video as the
+// participants see it (the highest simulcast layer any of them is given,
+// spliced into one stream at key frames), so that recording never asks a
+// publisher for a layer nobody else receives.
 type roomRecorder struct {
 	room *Room
 	call *recording.Call
@@ -48,25 +50,97 @@ type roomRecorder struct {
 	alarms sync.WaitGroup // failure reports in flight
 }
 
-// trackRecorder feeds one track's recorded layer to its file.
+// trackRecorder feeds one track to its file, following the layer it is
+// told to record.
 type trackRecorder struct {
-	layer int
-	w     *recording.Track
+	w *recording.Track
+
+	mu     sync.Mutex
+	splice        // the layer recorded now, and the file's numbering
+	target int    // the layer to record; switched to on its key frame
+	ssrc   uint32 // the file's one SSRC (the first layer's)
+	out    rtp.Header
 }
 
-// write records one packet (its payload without padding; padding-only
-// packets too, so that their sequence numbers are not taken for loss); it
-// copies what it keeps and never blocks.
-func (tr *trackRecorder) write(h *rtp.Header, payload []byte) {
-	tr.w.Write(h, payload)
+func newTrackRecorder(w *recording.Track, layer int, clock uint32) *trackRecorder {
+	return &trackRecorder{w: w, splice: splice{current: layer, clock: clock}, target: layer}
 }
 
-// recordedLayer returns the layer being recorded, or -1.
+// write records one packet of layer q (its payload without padding;
+// padding-only packets too, so that their sequence numbers are not taken
+// for loss) if it belongs to the recorded stream; it copies what it keeps
+// and never blocks.
+func (tr *trackRecorder) write(q int, h *rtp.Header, payload []byte, keyframe bool, now int64) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	seq, ts, _, ok := tr.take(q, tr.target, h, keyframe, false, now)
+	if !ok {
+		return
+	}
+	if tr.ssrc == 0 {
+		tr.ssrc = h.SSRC
+	}
+	o := &tr.out
+	o.Version, o.Padding, o.Marker, o.PayloadType = 2, h.Padding, h.Marker, h.PayloadType
+	o.SequenceNumber, o.Timestamp, o.SSRC = seq, ts, tr.ssrc
+	tr.w.Write(o, payload)
+}
+
+// layers returns the layer recorded now and the one to record.
+func (tr *trackRecorder) layers() (current, target int) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.current, tr.target
+}
+
+// follow sets the layer to record; it reports whether that changed.
+func (tr *trackRecorder) follow(q int) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if q == tr.target {
+		return false
+	}
+	tr.target = q
+	return true
+}
+
+// recordedLayer returns the layer the recorder wants, or -1.
 func (t *upTrack) recordedLayer() int {
 	if tr := t.rec.Load(); tr != nil {
-		return tr.layer
+		_, target := tr.layers()
+		return target
 	}
 	return -1
+}
+
+// followViewers points a simulcast track's recorder at the highest layer
+// any participant is given (monitors aside), and asks for its key frame
+// when that changes; with nobody watching it keeps its layer. It returns
+// the layers the recorder needs kept on.
+func (t *upTrack) followViewers() (current, target int) {
+	tr := t.rec.Load()
+	if tr == nil {
+		return layerPause, layerPause
+	}
+	if t.simulcast {
+		best := layerPause
+		for _, d := range *t.downs.Load() {
+			if d.sub.hidden {
+				continue
+			}
+			if _, target, _, _ := d.layerState(); target > best {
+				best = target
+			}
+		}
+		if best != layerPause && tr.follow(best) {
+			t.requestKeyframe(best, false)
+		}
+	}
+	current, target = tr.layers()
+	if current != target {
+		t.requestKeyframe(target, false) // throttled
+	}
+	return current, target
 }
 
 // StartRecording records the room from now to its end, asked by actor. A
@@ -141,14 +215,24 @@ func (rec *roomRecorder) add(t *upTrack) {
 	}
 	layer := 0
 	if t.kind == webrtc.RTPCodecTypeVideo && t.simulcast {
-		layer = layerH
+		// Start with what participants are given, else the lowest
+		// layer offered: followViewers moves it from there.
+		layer = layerPause
+		for _, d := range *t.downs.Load() {
+			if _, target, _, _ := d.layerState(); !d.sub.hidden && target > layer {
+				layer = target
+			}
+		}
+		if layer == layerPause {
+			layer = t.qualities()[0]
+		}
 	}
 	w, err := rec.call.AddTrack(t.owner.id, t.trackID, t.kind.String(), t.codec.MimeType, t.codec.ClockRate)
 	if err != nil {
 		rec.failedLocked(fmt.Errorf("record %s: %w", t.id, err))
 		return
 	}
-	t.rec.Store(&trackRecorder{layer: layer, w: w})
+	t.rec.Store(newTrackRecorder(w, layer, t.codec.ClockRate))
 	rec.tracks = append(rec.tracks, t)
 	rec.room.sfu.media.RecordedTracks.Inc()
 	t.requestKeyframe(layer, true) // a recording starts on a key frame

@@ -1,11 +1,14 @@
 package sfu
 
 import (
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/gatehouse/gatehouse/recording"
 )
 
 // publishSimulcast publishes three VP8 layers (q, h, f: 500, 1500 and 3000
@@ -230,4 +233,67 @@ func TestStatsReachTheClient(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// TestRecordingFollowsTheViewersLayer: a recorded simulcast track is
+// recorded at the highest layer a participant is given, so recording asks
+// the publisher for no layer nobody watches; the recorder moves with the
+// viewer, and the file it writes is one stream of frames.
+func TestRecordingFollowsTheViewersLayer(t *testing.T) {
+	s, _, dir := privilegedSFU(t)
+	room, err := s.Room("rec", Policy{Record: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLoops()
+	defer l.end()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	publishSimulcast(t, a, l)
+	waitFor(t, 10*time.Second, "video at b", func() bool { return b.count("a", "video") > 30 })
+	var video *upTrack
+	waitFor(t, 5*time.Second, "a recorded video track", func() bool {
+		_, tracks := room.snapshot()
+		for _, tr := range tracks {
+			if tr.kind == webrtc.RTPCodecTypeVideo && tr.rec.Load() != nil {
+				video = tr
+			}
+		}
+		return video != nil
+	})
+	recorded := func(want int) func() bool {
+		return func() bool {
+			cur, target := video.rec.Load().layers()
+			return cur == want && target == want
+		}
+	}
+	if err := b.part.SetMaxLayer("a", "q"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the recorder on q", recorded(layerQ))
+	waitFor(t, 5*time.Second, "layers [q] to the publisher while recording", func() bool {
+		for _, e := range a.notes() {
+			if m, ok := e.(layersMsg); ok && slices.Equal(m.Active, []string{"q"}) {
+				return true
+			}
+		}
+		return false
+	})
+	if err := b.part.SetMaxLayer("a", "h"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the recorder on h with the viewer", recorded(layerH))
+	room.Close()
+	files, err := filepath.Glob(filepath.Join(dir, "rec", "*video*.webm"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("video recordings %v (%v), want one", files, err)
+	}
+	fi, err := recording.Inspect(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Frames < 30 || fi.Keyframes < 2 || len(fi.Problems) > 0 {
+		t.Errorf("recorded video: %d frames, %d key frames, problems %v; want a stream across the switches", fi.Frames, fi.Keyframes, fi.Problems)
+	}
+	t.Logf("recorded %d frames, %d key frames, %v", fi.Frames, fi.Keyframes, fi.Duration)
 }

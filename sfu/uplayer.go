@@ -88,8 +88,8 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 	for _, d := range *t.downs.Load() {
 		d.forward(l.q, h, pkt[hl:], keyframe, now)
 	}
-	if tr := t.rec.Load(); tr != nil && tr.layer == l.q {
-		tr.write(h, pkt[hl:end])
+	if tr := t.rec.Load(); tr != nil {
+		tr.write(l.q, h, pkt[hl:end], keyframe, now)
 	}
 }
 
