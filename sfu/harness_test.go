@@ -64,11 +64,12 @@ func (l *loops) end() {
 // peer is a test client: a Pion publisher and subscriber connection
 // negotiated with a Participant directly, without signalling.
 type peer struct {
-	t    testing.TB
-	api  *webrtc.API
-	part *Participant
-	pub  *webrtc.PeerConnection
-	sub  *webrtc.PeerConnection
+	t         testing.TB
+	closeOnce sync.Once
+	api       *webrtc.API
+	part      *Participant
+	pub       *webrtc.PeerConnection
+	sub       *webrtc.PeerConnection
 
 	msgs chan func()
 	done chan struct{}
@@ -299,7 +300,11 @@ func (p *peer) headers(publisher, kind string) []rtp.Header {
 	return append([]rtp.Header(nil), p.received[publisher+"/"+kind]...)
 }
 
-func (p *peer) close() {
+// close leaves the room and closes the peer's connections; it may be
+// called again (tests that close early; the clean-up).
+func (p *peer) close() { p.closeOnce.Do(p.closeNow) }
+
+func (p *peer) closeNow() {
 	// done first: closing the participant fails answers still in flight,
 	// and those failures are expected from here on.
 	close(p.done)

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -76,6 +77,20 @@ func (p *peer) layersOf(publisher string, from int) []byte {
 	return append([]byte(nil), ls[from:]...)
 }
 
+// waitLayers waits for a layers message to publisher p asking for exactly
+// the rids given.
+func waitLayers(t *testing.T, p *peer, rids ...string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, fmt.Sprintf("layers %v to the publisher", rids), func() bool {
+		for _, e := range p.notes() {
+			if m, ok := e.(layersMsg); ok && slices.Equal(m.Active, rids) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
 	room := testRoom(t)
 	l := newLoops()
@@ -97,14 +112,7 @@ func TestSimulcastFollowsQualityRequestsAndPausesUnwatchedLayers(t *testing.T) {
 	})
 	// Nobody watches h or f now: after the grace the publisher is told
 	// to send q only.
-	waitFor(t, 5*time.Second, "layers [q] to the publisher", func() bool {
-		for _, e := range a.notes() {
-			if m, ok := e.(layersMsg); ok && slices.Equal(m.Active, []string{"q"}) {
-				return true
-			}
-		}
-		return false
-	})
+	waitLayers(t, a, "q")
 
 	if err := b.part.SetMaxLayer("a", "h"); err != nil {
 		t.Fatal(err)
@@ -271,18 +279,13 @@ func TestRecordingFollowsTheViewersLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the recorder on q", recorded(layerQ))
-	waitFor(t, 5*time.Second, "layers [q] to the publisher while recording", func() bool {
-		for _, e := range a.notes() {
-			if m, ok := e.(layersMsg); ok && slices.Equal(m.Active, []string{"q"}) {
-				return true
-			}
-		}
-		return false
-	})
+	waitLayers(t, a, "q") // while recording
 	if err := b.part.SetMaxLayer("a", "h"); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "the recorder on h with the viewer", recorded(layerH))
+	b.close()
+	a.close()
 	room.Close()
 	files, err := filepath.Glob(filepath.Join(dir, "rec", "*video*.webm"))
 	if err != nil || len(files) != 1 {
