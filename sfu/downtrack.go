@@ -46,7 +46,6 @@ type downTrack struct {
 	writer   webrtc.TrackLocalWriter
 	ssrc     uint32
 	pt       uint8
-	clock    uint32
 	extLevel uint8 // audio level id on the subscriber connection
 	extCapt  uint8 // capture time id on the subscriber connection
 
