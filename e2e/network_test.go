@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -368,7 +369,9 @@ func (v *netVisit) measure(t *testing.T, d time.Duration, want ...expectation) {
 	// rightly backs off. The prisoner's pacer, which shares nothing with
 	// the media server but the machine, is the gauge: it misses frame
 	// times only when the process cannot run.
-	if skipped > maxSkipped {
+	if skipped > maxSkipped && os.Getenv("CI") != "true" {
+		// In CI these tests run alone (make test), so a busy machine is
+		// itself a failure there.
 		for _, f := range failures {
 			t.Log("not counted: " + f)
 		}
