@@ -113,6 +113,18 @@ func (t *upTrack) recordedLayer() int {
 	return -1
 }
 
+// viewersLayer returns the highest layer any participant (monitors aside)
+// is given of t, or layerPause.
+func (t *upTrack) viewersLayer() int {
+	best := layerPause
+	for _, d := range *t.downs.Load() {
+		if _, target, _, _ := d.layerState(); !d.sub.hidden && target > best {
+			best = target
+		}
+	}
+	return best
+}
+
 // followViewers points a simulcast track's recorder at the highest layer
 // any participant is given (monitors aside), and asks for its key frame
 // when that changes; with nobody watching it keeps its layer. It returns
@@ -123,16 +135,7 @@ func (t *upTrack) followViewers() (current, target int) {
 		return layerPause, layerPause
 	}
 	if t.simulcast {
-		best := layerPause
-		for _, d := range *t.downs.Load() {
-			if d.sub.hidden {
-				continue
-			}
-			if _, target, _, _ := d.layerState(); target > best {
-				best = target
-			}
-		}
-		if best != layerPause && tr.follow(best) {
+		if best := t.viewersLayer(); best != layerPause && tr.follow(best) {
 			t.requestKeyframe(best, false)
 		}
 	}
@@ -217,12 +220,7 @@ func (rec *roomRecorder) add(t *upTrack) {
 	if t.kind == webrtc.RTPCodecTypeVideo && t.simulcast {
 		// Start with what participants are given, else the lowest
 		// layer offered: followViewers moves it from there.
-		layer = layerPause
-		for _, d := range *t.downs.Load() {
-			if _, target, _, _ := d.layerState(); !d.sub.hidden && target > layer {
-				layer = target
-			}
-		}
+		layer = t.viewersLayer()
 		if layer == layerPause {
 			layer = t.qualities()[0]
 		}
