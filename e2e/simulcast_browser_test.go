@@ -93,32 +93,43 @@ func TestBrowserPublishesSimulcast(t *testing.T) {
 	pubID := b.Participants[0].ID
 
 	// (a) Three encodings of the 720p camera, VP8, each of which sends
-	// frames of its own size. The viewer asks for the full layer, so that
-	// dynacast keeps it on while the browsers' bandwidth estimates climb to
-	// it (the publisher enables f once its uplink estimate covers all three;
-	// the server forwards it once the viewer's estimate does). The quarter
-	// layer, which nobody then receives, is soon paused: "has sent".
-	evalIn[bool](t, viewer, `(window.gatehouse.setQuality(`+jsString(pubID)+`, 'f'), true)`)
+	// frames of its own size. The viewer asks for the middle layer, then
+	// the full one, so that dynacast keeps each on while the browsers'
+	// bandwidth estimates climb to it (the publisher enables f once its
+	// uplink estimate covers all three; the server forwards it once the
+	// viewer's estimate does). The layers nobody then receives (the
+	// recording follows the viewer) are soon paused: each must have been
+	// seen sending, with its own frame size, not necessarily all at once.
 	began := time.Now()
 	var p0 publishing
-	for {
-		p0 = evalIn[publishing](t, pub, `window.gatehouse.publishing()`)
-		sending := 0
-		for _, o := range p0.Outbound {
-			if o.FramesEncoded > 0 && o.BytesSent > 0 && o.FrameWidth > 0 {
-				sending++
+	widths := make(map[string]int) // each encoding's frame width while it was seen sending
+	for _, asked := range []string{"h", "f"} {
+		evalIn[bool](t, viewer, `(window.gatehouse.setQuality(`+jsString(pubID)+`, `+jsString(asked)+`), true)`)
+		for {
+			p0 = evalIn[publishing](t, pub, `window.gatehouse.publishing()`)
+			for _, o := range p0.Outbound {
+				if o.FramesEncoded > 0 && o.BytesSent > 0 && o.FrameWidth > 0 {
+					if _, seen := widths[o.RID]; !seen {
+						t.Logf("publisher encoding %s sending after %v: %dx%d, %d frames, %d bytes, limited by %q", o.RID,
+							time.Since(began).Round(100*time.Millisecond), o.FrameWidth, o.FrameHeight, o.FramesEncoded, o.BytesSent, o.Limitation)
+					}
+					widths[o.RID] = o.FrameWidth
+				}
 			}
+			if _, ok := widths[asked]; ok {
+				break
+			}
+			if time.Since(began) > 45*time.Second {
+				st := evalIn[any](t, viewer, `window.gatehouse.mediaStats()`)
+				t.Fatalf("encoding %s has not sent frames (seen %v): %+v; publisher's uplink estimate %.0f bit/s; viewer's stats %v", asked, widths, p0.Outbound, p0.AvailableOutgoingBitrate, st)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
-		if sending == 3 {
-			break
-		}
-		if time.Since(began) > 45*time.Second {
-			st := evalIn[any](t, viewer, `window.gatehouse.mediaStats()`)
-			t.Fatalf("not every encoding has sent frames: %+v; publisher's uplink estimate %.0f bit/s; viewer's stats %v", p0.Outbound, p0.AvailableOutgoingBitrate, st)
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
-	t.Logf("all three encodings sending after %v (publisher's uplink estimate %.0f kbit/s)", time.Since(began).Round(100*time.Millisecond), p0.AvailableOutgoingBitrate/1000)
+	if len(widths) != 3 {
+		t.Fatalf("encodings seen sending: %v, want q, h and f", widths)
+	}
+	t.Logf("all three encodings seen sending after %v (publisher's uplink estimate %.0f kbit/s)", time.Since(began).Round(100*time.Millisecond), p0.AvailableOutgoingBitrate/1000)
 	if got := len(p0.Encodings); got != 3 {
 		t.Fatalf("publisher has %d encodings (%+v), want 3", got, p0.Encodings)
 	}
@@ -133,13 +144,8 @@ func TestBrowserPublishesSimulcast(t *testing.T) {
 	if !strings.EqualFold(p0.Codec, "video/VP8") {
 		t.Errorf("video codec %q, want VP8", p0.Codec)
 	}
-	widths := make(map[string]int)
-	for _, o := range p0.Outbound {
-		t.Logf("publisher encoding %s: %dx%d, %d frames, %d bytes, limited by %q", o.RID, o.FrameWidth, o.FrameHeight, o.FramesEncoded, o.BytesSent, o.Limitation)
-		widths[o.RID] = o.FrameWidth
-	}
 	if !(widths["q"] < widths["h"] && widths["h"] < widths["f"]) {
-		t.Errorf("outbound encodings %+v, want q, h and f, each larger than the last", p0.Outbound)
+		t.Errorf("encodings' frame widths %v, want q, h and f, each larger than the last", widths)
 	}
 	if n := metricValue(t, srv, "gatehouse_sfu_published_tracks"); n != 4 {
 		t.Errorf("gatehouse_sfu_published_tracks = %v, want 4 (audio and simulcast video of each)", n)
