@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -319,30 +317,9 @@ func TestStaffPageBooksAVisitAndShowsLinks(t *testing.T) {
 // prisoner_busy and returns the problem's detail.
 func staffRefusalDetail(t *testing.T, srv *testkit.Server, token string, body any) string {
 	t.Helper()
-	data, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/bookings", bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var p struct {
-		Code   string `json:"code"`
-		Detail string `json:"detail"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
-		t.Fatalf("decode refusal: %v", err)
-	}
-	if resp.StatusCode != http.StatusConflict || p.Code != "prisoner_busy" {
-		t.Fatalf("second booking: status %d code %q, want 409 prisoner_busy", resp.StatusCode, p.Code)
+	st, p := srv.DoProblem(t, http.MethodPost, "/api/v1/bookings", token, body)
+	if st != http.StatusConflict || p.Code != "prisoner_busy" {
+		t.Fatalf("second booking: status %d code %q, want 409 prisoner_busy", st, p.Code)
 	}
 	return p.Detail
 }

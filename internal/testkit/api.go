@@ -23,6 +23,37 @@ func (s *Server) Do(t testing.TB, method, path, token string, body, out any) int
 // DoJSON is Do against any Gatehouse at baseURL (http://host:port).
 func DoJSON(t testing.TB, baseURL, method, path, token string, body, out any) int {
 	t.Helper()
+	status, data := send(t, baseURL, method, path, token, body)
+	if out != nil && len(data) > 0 && status < 300 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return status
+}
+
+// Problem is the JSON problem of a refused request.
+type Problem struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail"`
+}
+
+// DoProblem sends a JSON request as Do does and returns the status and,
+// for an error, its problem (empty when the answer is not one).
+func (s *Server) DoProblem(t testing.TB, method, path, token string, body any) (int, Problem) {
+	t.Helper()
+	status, data := send(t, s.URL, method, path, token, body)
+	var p Problem
+	if status >= 300 && len(data) > 0 {
+		_ = json.Unmarshal(data, &p)
+	}
+	return status, p
+}
+
+// send sends a JSON request with a bearer token (each when given) and
+// returns the status and the body.
+func send(t testing.TB, baseURL, method, path, token string, body any) (int, []byte) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -50,12 +81,7 @@ func DoJSON(t testing.TB, baseURL, method, path, token string, body, out any) in
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != nil && len(data) > 0 && resp.StatusCode < 300 {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
-		}
-	}
-	return resp.StatusCode
+	return resp.StatusCode, data
 }
 
 // Login signs a demo staff member in and returns the bearer token.
