@@ -125,7 +125,20 @@ func (g *relayGen) AllocatePacketConn(c pionturn.AllocateListenerConfig) (net.Pa
 		// socket at once and it is no allocation.
 		return pc, adv, nil
 	}
-	return g.newRelayConn(pc, c.UserID, uint16(local.Port)), adv, nil
+	if g.transport != "udp" || g.srv.loop == nil {
+		return g.newRelayConn(pc, c.UserID, uint16(local.Port)), adv, nil
+	}
+	// An allocation over UDP: the relay loop carries its media.
+	sock, err := g.srv.loop.relaySocket(pc)
+	if err != nil {
+		return nil, nil, err
+	}
+	rc := g.newRelayConn(sock, c.UserID, uint16(local.Port))
+	if err := g.srv.loop.addRelay(rc, sock, adv.AddrPort()); err != nil {
+		_ = rc.Close()
+		return nil, nil, err
+	}
+	return rc, adv, nil
 }
 
 // AllocateListener refuses TCP allocations.
@@ -162,6 +175,8 @@ type relayConn struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	fast fastState // an allocation over UDP: what the relay loop knows of it
 }
 
 func (g *relayGen) newRelayConn(pc net.PacketConn, user string, port uint16) *relayConn {
@@ -213,21 +228,28 @@ func (rc *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 }
 
+// mayRelayUp reports whether a client's n-byte packet may go to peer, and
+// counts it dropped if not: never to the relay itself, a connection test
+// only to media ports, and within the allocation's bit rate.
+func (rc *relayConn) mayRelayUp(peer netip.AddrPort, n int) bool {
+	s := rc.gen.srv
+	switch {
+	case s.isSelf(peer):
+		s.dropSelf.Inc()
+	case rc.probe && !s.probePortOK(int(peer.Port())):
+		s.dropProbePort.Inc()
+	case !rc.allow(&rc.up, n):
+		s.dropBandwidth.Inc()
+	default:
+		return true
+	}
+	return false
+}
+
 // WriteTo sends a client's packet to a peer. Dropped packets report
 // success, as a lossy network would.
 func (rc *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if ua, ok := addr.(*net.UDPAddr); ok {
-		if rc.gen.srv.isSelf(ua.AddrPort()) {
-			rc.gen.srv.dropSelf.Inc()
-			return len(p), nil
-		}
-		if rc.probe && !rc.gen.srv.probePortOK(ua.Port) {
-			rc.gen.srv.dropProbePort.Inc()
-			return len(p), nil
-		}
-	}
-	if !rc.allow(&rc.up, len(p)) {
-		rc.gen.srv.dropBandwidth.Inc()
+	if ap, ok := addrPort(addr); ok && !rc.mayRelayUp(ap, len(p)) {
 		return len(p), nil
 	}
 	n, err := rc.PacketConn.WriteTo(p, addr)

@@ -74,6 +74,9 @@ type Server struct {
 	dropSelf            prometheus.Counter
 	limitedCount        prometheus.Counter
 	dropProbePort       prometheus.Counter
+	dropBacklog         prometheus.Counter
+	dropSend            prometheus.Counter
+	loop                *udpLoop // relays UDP clients' media; nil where the platform has none
 
 	mu         sync.Mutex
 	started    bool
@@ -131,6 +134,8 @@ func New(cfg Config, opts ...Option) (*Server, error) {
 	s.dropSelf = s.m.Dropped.WithLabelValues("peer_self")
 	s.limitedCount = s.m.Refusals.WithLabelValues("rate_limited")
 	s.dropProbePort = s.m.Dropped.WithLabelValues("probe_port")
+	s.dropBacklog = s.m.Dropped.WithLabelValues("backlog")
+	s.dropSend = s.m.Dropped.WithLabelValues("send_failed")
 	return s, nil
 }
 
@@ -169,9 +174,23 @@ func (s *Server) Start(ctx context.Context) error {
 			OnAllocationDeleted: s.onAllocationDeleted,
 		},
 	}
-	for _, pc := range ln.udp {
+	loop, udp, err := startUDPLoop(s, ln.udp)
+	if err != nil {
+		ln.close()
+		return err
+	}
+	if loop != nil {
+		s.loop = loop
+		pcfg.EventHandler = loop.eventHandler(pcfg.EventHandler)
+	} else {
+		udp = make([]net.PacketConn, len(ln.udp))
+		for i, pc := range ln.udp {
+			udp[i] = newLimitedPacketConn(pc, s)
+		}
+	}
+	for _, pc := range udp {
 		pcfg.PacketConnConfigs = append(pcfg.PacketConnConfigs, pionturn.PacketConnConfig{
-			PacketConn: newLimitedPacketConn(pc, s), RelayAddressGenerator: gens["udp"], PermissionHandler: s.permit,
+			PacketConn: pc, RelayAddressGenerator: gens["udp"], PermissionHandler: s.permit,
 		})
 	}
 	for _, l := range ln.tcp {
@@ -187,6 +206,9 @@ func (s *Server) Start(ctx context.Context) error {
 	srv, err := pionturn.NewServer(pcfg)
 	if err != nil {
 		ln.close()
+		if loop != nil {
+			loop.close()
+		}
 		return fmt.Errorf("turn: %w", err)
 	}
 
@@ -268,6 +290,9 @@ func (s *Server) close() error {
 	}
 	for _, rc := range rcs {
 		_ = rc.Close()
+	}
+	if s.loop != nil {
+		s.loop.close()
 	}
 	s.log.Info("turn relay stopped")
 	return err
