@@ -24,6 +24,12 @@
 // the others. Refusals are logged (rate-limited) and counted by reason in
 // Prometheus.
 //
+// On Linux, media of allocations made over UDP does not go through pion's
+// per-allocation goroutines: one loop (udpLoop) waits for the UDP listeners
+// and every such relayed socket together and relays ChannelData both ways
+// on the permissions and channels pion granted, as coturn's event loop
+// does; pion keeps the protocol and everything else.
+//
 // A Server needs no call state, so it runs inside the all-in-one process or
 // alone (a later --roles turn); Start binds and serves until its context
 // ends, Close stops it.
