@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/gatehouse/gatehouse/internal/metrics"
+	"github.com/gatehouse/gatehouse/internal/testkit/echo"
 )
 
 const testSecret = "turn-test-secret-0123456789"
@@ -128,50 +129,14 @@ func dialClient(t *testing.T, s *Server, transport, laddr, username, password st
 // echoPeer is a UDP peer on 127.0.0.1 that sends back what it receives.
 func echoPeer(t *testing.T) *net.UDPConn {
 	t.Helper()
-	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteTo(buf[:n], from)
-		}
-	}()
-	return pc
+	return echo.Peer(t, net.IPv4(127, 0, 0, 1))
 }
 
 // roundTrips sends n numbered packets through relay to peer and counts the
 // echoes that come back within the deadline.
 func roundTrips(t *testing.T, relay net.PacketConn, peer net.Addr, n, size int) int {
 	t.Helper()
-	got := make(chan int, 1)
-	go func() {
-		buf := make([]byte, 2048)
-		seen := 0
-		_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
-		for seen < n {
-			if _, _, err := relay.ReadFrom(buf); err != nil {
-				break
-			}
-			seen++
-		}
-		got <- seen
-	}()
-	msg := make([]byte, size)
-	for i := 0; i < n; i++ {
-		msg[0] = byte(i)
-		if _, err := relay.WriteTo(msg, peer); err != nil {
-			t.Fatalf("write to peer: %v", err)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return <-got
+	return echo.RoundTrips(t, relay, peer, n, size)
 }
 
 // isRefused reports whether err is a TURN error response (the request was

@@ -25,6 +25,8 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/metrics"
+
+	"github.com/gatehouse/gatehouse/internal/testkit/echo"
 )
 
 func TestRelayEchoesOverEachTransport(t *testing.T) {
@@ -571,21 +573,7 @@ func TestIPv6Relay(t *testing.T) {
 	if ip := relay.LocalAddr().(*net.UDPAddr).IP; ip.To4() != nil || !ip.IsLoopback() {
 		t.Fatalf("relayed address %v, want ::1", relay.LocalAddr())
 	}
-	peer, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := peer.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = peer.WriteTo(buf[:n], from)
-		}
-	}()
+	peer := echo.Peer(t, net.IPv6loopback)
 	if got := roundTrips(t, relay, peer.LocalAddr(), 20, 100); got != 20 {
 		t.Fatalf("%d of 20 echoes over IPv6", got)
 	}
