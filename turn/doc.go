@@ -31,6 +31,6 @@
 // does; pion keeps the protocol and everything else.
 //
 // A Server needs no call state, so it runs inside the all-in-one process or
-// alone (a later --roles turn); Start binds and serves until its context
+// alone (gatehouse --roles turn); Start binds and serves until its context
 // ends, Close stops it.
 package turn

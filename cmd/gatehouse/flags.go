@@ -22,8 +22,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	cfg := app.DefaultConfig()
 	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
 	fs.SetOutput(out)
-	var natIPs string
+	var natIPs, roleList string
 	var portMin, portMax uint
+	fs.StringVar(&roleList, "roles", "all", "roles this process runs: all, booking,media (with ,turn for the built-in relay), or turn (the relay alone, with /healthz and /metrics on --addr)")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "HTTP listen address")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the embedded SQLite store and the join-token key")
 	fs.StringVar(&cfg.RecordingsDir, "recordings-dir", cfg.RecordingsDir, "directory for call recordings (default: recordings in --data-dir)")
@@ -39,7 +40,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.IntVar(&cfg.UDPPort, "udp-port", cfg.UDPPort, "one UDP port for all media (an ICE UDP mux; 0: a port per connection, see --udp-port-min/max)")
 	turnFlags := addTURNFlags(fs, &cfg)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: gatehouse [flags]\n\nRuns every Gatehouse role in one process. Every flag can also be set by\nthe environment variable named beside it.\n\n")
+		fmt.Fprintf(out, "Usage: gatehouse [flags]\n\nRuns every Gatehouse role in one process (see --roles). Every flag can also be set by\nthe environment variable named beside it.\n\n")
 		fs.VisitAll(func(f *flag.Flag) {
 			def := ""
 			if f.DefValue != "" {
@@ -78,6 +79,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	}
 	cfg.UDPPortMin, cfg.UDPPortMax = uint16(portMin), uint16(portMax)
 	if err := turnFlags.apply(&cfg); err != nil {
+		return cfg, err
+	}
+	if err := applyRoles(roleList, &cfg); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

@@ -2,6 +2,9 @@
 // configuration it runs every role in one process on an embedded SQLite
 // store and seeds a demo prison.
 //
+// `gatehouse --roles turn` runs the TURN relay alone, as a node of its
+// own; --roles booking,media runs the rest without it.
+//
 // `gatehouse audit verify` checks the hash-chained audit log of the store
 // the server uses (same flags) and names the first broken entry.
 package main
@@ -15,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/internal/app"
@@ -45,6 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.RelayOnly {
+		return runRelay(ctx, cfg, log, stdout)
+	}
 	a, err := app.New(ctx, cfg, log, nil)
 	if err != nil {
 		log.Error("start failed", "err", err)
@@ -52,6 +59,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	printWelcome(stdout, a)
 	if err := a.Run(ctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// runRelay is `gatehouse --roles turn`: the TURN relay alone.
+func runRelay(ctx context.Context, cfg app.Config, log *slog.Logger, stdout io.Writer) int {
+	n, err := app.NewRelayNode(ctx, cfg, log, nil)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nGatehouse TURN relay is running: %s\n", strings.Join(n.URLs(), " "))
+	fmt.Fprintf(stdout, "  Health and metrics: http://%s/healthz, /metrics\nPress Ctrl+C to stop.\n", n.Addr())
+	if err := n.Run(ctx); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
 	}

@@ -6,11 +6,11 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,34 +67,16 @@ func TestBadFlagValuesAreRefused(t *testing.T) {
 // checks the printed URL and demo logins and the health endpoints, then
 // sends SIGTERM and expects a clean exit 0.
 func TestBinaryStartsSeedsAndStopsGracefully(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--ice-loopback-only")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, lines, stderr := startBinary(ctx, t, buildBinary(t), "--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--ice-loopback-only")
 	urlRE := regexp.MustCompile(`Open (http://\S+)`)
 	var base string
 	var printed strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range lines {
 		printed.WriteString(line + "\n")
 		if m := urlRE.FindStringSubmatch(line); m != nil {
 			base = m[1]
-		}
-		if strings.HasPrefix(line, "Press Ctrl+C") {
-			break
 		}
 	}
 	if base == "" {
@@ -123,15 +105,73 @@ func TestBinaryStartsSeedsAndStopsGracefully(t *testing.T) {
 			}
 		}
 	}
+	stopBinary(t, cmd, stderr)
+}
+
+// buildBinary builds gatehouse into the test's temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startBinary runs bin with args and returns it with the lines it printed
+// up to "Press Ctrl+C" and its standard error so far and to come.
+func startBinary(ctx context.Context, t *testing.T, bin string, args ...string) (*exec.Cmd, []string, *syncBuffer) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.HasPrefix(sc.Text(), "Press Ctrl+C") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return cmd, lines, stderr
+}
+
+// stopBinary sends SIGTERM and expects a clean exit with "stopped" logged.
+func stopBinary(t *testing.T, cmd *exec.Cmd, stderr *syncBuffer) {
+	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit after SIGTERM: %v\nstderr:\n%s", err, stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "stopped") {
 		t.Errorf("no clean stop logged:\n%s", stderr.String())
 	}
-	_ = os.Remove(bin)
+}
+
+// syncBuffer is a bytes.Buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -51,6 +51,9 @@ type App struct {
 // New opens the store, seeds the demo if asked, and builds every role. It
 // listens on cfg.Addr (or ln, when given) but serves nothing until Run.
 func New(ctx context.Context, cfg Config, log *slog.Logger, ln net.Listener) (*App, error) {
+	if cfg.RelayOnly {
+		return nil, errors.New("app: a relay-only configuration runs as a RelayNode")
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
@@ -178,13 +181,7 @@ func (a *App) Handler() http.Handler {
 // Run serves until ctx ends, then shuts down gracefully: participants are
 // told the call is closing, connections close, and the store closes.
 func (a *App) Run(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           a.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(a.Handler(), a.log)
 	clockCtx, stopClock := context.WithCancel(context.Background())
 	g := new(errgroup.Group)
 	g.Go(func() error { return a.Signal.Run(clockCtx) })
@@ -215,6 +212,18 @@ func (a *App) Run(ctx context.Context) error {
 	a.closeAll()
 	a.log.Info("stopped")
 	return errors.Join(errs...)
+}
+
+// newHTTPServer is the process's HTTP server for h, with bounded header
+// reads and sizes, logging its errors to log.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // closeAll releases the relay, media server, listener and store.

@@ -60,6 +60,9 @@ type Config struct {
 	// TURNEnabled runs the built-in TURN relay (turn package) in this
 	// process, configured by TURN.
 	TURNEnabled bool
+	// RelayOnly is `--roles turn`: the process runs the relay alone
+	// (NewRelayNode), under TURNSecret; New refuses such a configuration.
+	RelayOnly bool
 	// TURN configures the built-in relay. Its Secret is set from
 	// TURNSecret; an empty Host takes the host of the public URL.
 	TURN turn.Config
