@@ -57,14 +57,18 @@ func (c *limitedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if err != nil {
 			return n, addr, err
 		}
-		if isSTUNRequest(p[:n]) {
-			if ua, ok := addr.(*net.UDPAddr); ok && !c.srv.reqLimit.allow(ua.AddrPort().Addr().Unmap(), time.Now()) {
-				c.srv.rateLimited(ua)
-				continue
-			}
+		if ua, ok := addr.(*net.UDPAddr); ok && c.srv.overRate(p[:n], ua.AddrPort()) {
+			c.srv.rateLimited(ua)
+			continue
 		}
 		return n, addr, nil
 	}
+}
+
+// overRate reports whether p is a request (see isSTUNRequest) from an
+// address that has used up its request rate: the listener drops it.
+func (s *Server) overRate(p []byte, from netip.AddrPort) bool {
+	return isSTUNRequest(p) && !s.reqLimit.allow(from.Addr().Unmap(), time.Now())
 }
 
 // batchSize is how many datagrams one batched read may return.

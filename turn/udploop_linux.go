@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 	"unsafe"
 
 	pionturn "github.com/pion/turn/v5"
@@ -326,7 +325,7 @@ func (l *udpLoop) fromClients(lst *loopSocket, buf []byte, sa *unix.RawSockaddrA
 				continue
 			}
 		}
-		if isSTUNRequest(p) && !s.reqLimit.allow(from.Addr(), time.Now()) {
+		if s.overRate(p, from) {
 			s.rateLimited(net.UDPAddrFromAddrPort(from))
 			continue
 		}
