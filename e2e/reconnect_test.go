@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -456,13 +455,9 @@ func TestReconnectLimits(t *testing.T) {
 	}
 }
 
-// testLog is a client's log: discarded unless GATEHOUSE_TEST_LOG is set
-// (as testkit does for the server's).
+// testLog is a client's log, printed if the test fails (testkit.Log).
 func testLog(t *testing.T, name string) *slog.Logger {
-	if os.Getenv("GATEHOUSE_TEST_LOG") == "" {
-		return nil
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("client", name, "test", t.Name())
+	return testkit.Log(t, "client", name)
 }
 
 // dialOpts is dial with options (URL filled in).

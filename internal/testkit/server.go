@@ -5,10 +5,7 @@ package testkit
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,11 +54,7 @@ func StartWith(t testing.TB, configure func(*app.Config)) *Server {
 	if configure != nil {
 		configure(&cfg)
 	}
-	var logOut io.Writer = io.Discard
-	if os.Getenv("GATEHOUSE_TEST_LOG") != "" {
-		logOut = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := Log(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, log, ln)
 	if err != nil {

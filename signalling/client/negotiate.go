@@ -277,6 +277,7 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		for {
 			pkt, _, err := t.ReadRTP()
 			if err != nil {
+				c.log.Debug("received track ended", "publisher", pid, "kind", t.Kind().String(), "ssrc", uint32(t.SSRC()), "err", err)
 				return
 			}
 			if c.opts.OnRTP != nil {
