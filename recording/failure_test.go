@@ -94,3 +94,36 @@ func TestCloseDeadline(t *testing.T) {
 	}
 	settleGoroutines(t, before)
 }
+
+// A video track that got a single frame before the call ended (a call cut
+// short) still makes a well-formed file: its Duration ends after the one
+// block.
+func TestOneVideoFrameMakesAWellFormedFile(t *testing.T) {
+	clip := loadClip(t)
+	c, err := NewCall(t.TempDir(), "6", time.Now(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.AddTrack("p", "cam", KindVideo, "video/VP8", 90000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vp, keys := vp8Packets(clip, 2, 1, 1)
+	if !keys[0] {
+		t.Fatal("the clip does not start with a key frame")
+	}
+	n := 0
+	for n < len(vp) && !vp[n].Marker {
+		n++
+	}
+	feed(tr, vp[:n+1]) // the first frame's packets, up to its marker
+	m := closeCall(t, c)
+	f := m.Files[0]
+	fi, err := Inspect(filepath.Join(c.Dir(), f.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Frames != 1 || f.Frames != 1 || len(fi.Problems) > 0 || fi.Duration <= fi.Last {
+		t.Errorf("one frame: %+v (manifest %+v)", fi, f)
+	}
+}

@@ -194,10 +194,16 @@ func (w *writer) write(f frame) {
 		w.keyframes++
 	}
 	w.prevMs, w.lastMs = w.lastMs, ms
-	if !w.video {
+	switch {
+	case !w.video:
 		w.lastDurMs = float64(opusSamples(f.data)) / 48
-	} else if w.frames > 1 {
+	case w.frames > 1:
 		w.lastDurMs = float64(min(max(ms-w.prevMs, 1), 1000))
+	default:
+		// A first video frame lasts until the next; should none come
+		// (a call cut short), give it the least duration, so that the
+		// file's Duration still ends after its only block.
+		w.lastDurMs = 1
 	}
 }
 
