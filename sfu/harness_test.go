@@ -118,6 +118,13 @@ func joinPeerAs(t testing.TB, id string, join func(string, Signaller) (*Particip
 		t.Fatal(err)
 	}
 	p.sub.OnTrack(p.onTrack)
+	part, err := join(id, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.part = part
+	// The loop starts only now: what Join sends (a monitor's first offer)
+	// waits in msgs, and its answer goes to p.part, which is set.
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -130,11 +137,6 @@ func joinPeerAs(t testing.TB, id string, join func(string, Signaller) (*Particip
 			}
 		}
 	}()
-	part, err := join(id, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.part = part
 	p.sub.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			_ = part.AddCandidate(Subscriber, c.ToJSON())
