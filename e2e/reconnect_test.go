@@ -201,8 +201,13 @@ func TestReconnectAfterTenSecondNetworkCut(t *testing.T) {
 	}
 }
 
-func testNetworkCut(t *testing.T, drop bool) {
-	const cut = 10 * time.Second
+// simCall books a visit with one visitor and joins both participants with
+// Options.Reconnect, each from a host of its own on a simulated network
+// (the server's media on a third), and waits for media both ways. With
+// netDial the signalling socket goes through the host too, so that cutting
+// the host stalls it.
+func simCall(t *testing.T, netDial bool) (*testkit.Server, booking.Booking, []*client.Client, []*simHost) {
+	t.Helper()
 	sim := newSimNet(t)
 	sfuHost := sim.addHost(t, "sfu", linkOptions{})
 	srv := testkit.StartWith(t, func(c *app.Config) {
@@ -213,9 +218,19 @@ func testNetworkCut(t *testing.T, drop bool) {
 	b, clients := joinLiveWith(t, srv, 1, func(i int) client.Options {
 		h := sim.addHost(t, "participant", linkOptions{})
 		hosts = append(hosts, h)
-		return client.Options{Net: h.Net, NetDial: h.DialContext, Reconnect: true, Log: testLog(t, h.Name)}
+		o := client.Options{Net: h.Net, Reconnect: true, Log: testLog(t, h.Name)}
+		if netDial {
+			o.NetDial = h.DialContext
+		}
+		return o
 	})
 	waitMedia(t, b, clients, nil)
+	return srv, b, clients, hosts
+}
+
+func testNetworkCut(t *testing.T, drop bool) {
+	const cut = 10 * time.Second
+	srv, b, clients, hosts := simCall(t, true)
 	a, other := clients[1], clients[0]
 	aID := b.Participants[1].ID
 
@@ -276,19 +291,7 @@ func testNetworkCut(t *testing.T, drop bool) {
 // disconnected and restarts ICE through signalling (restart for the
 // subscriber connection, an ICE-restart offer for the publisher's).
 func TestMediaPathLossRecoversWithICERestart(t *testing.T) {
-	sim := newSimNet(t)
-	sfuHost := sim.addHost(t, "sfu", linkOptions{})
-	srv := testkit.StartWith(t, func(c *app.Config) {
-		c.ICELoopbackOnly = false
-		c.MediaNet = sfuHost.Net
-	})
-	var hosts []*simHost
-	b, clients := joinLiveWith(t, srv, 1, func(i int) client.Options {
-		h := sim.addHost(t, "participant", linkOptions{})
-		hosts = append(hosts, h)
-		return client.Options{Net: h.Net, Reconnect: true, Log: testLog(t, h.Name)}
-	})
-	waitMedia(t, b, clients, nil)
+	srv, b, clients, hosts := simCall(t, false)
 	a := clients[1]
 
 	drain(clients...)
@@ -308,6 +311,33 @@ func TestMediaPathLossRecoversWithICERestart(t *testing.T) {
 	}
 	t.Logf("media connections back %v after the network", time.Since(restored))
 	requireFlow(t, b, clients, 10*time.Second)
+	if n := metricValue(t, srv, "gatehouse_signalling_resumes_total"); n != 0 {
+		t.Errorf("resumes_total = %v, want 0: the socket never dropped", n)
+	}
+}
+
+// TestSilentSubscriberConnectionRestarts silences one visitor's media
+// connections without touching ICE: STUN still passes, so both ends go on
+// saying connected, but no RTP or RTCP arrives. The client must notice
+// that its subscriber connection carries no sender reports and restart its
+// ICE, which moves the media to new ports that are not silenced.
+func TestSilentSubscriberConnectionRestarts(t *testing.T) {
+	srv, b, clients, hosts := simCall(t, true)
+	a := clients[1]
+	time.Sleep(2 * time.Second) // the first sender reports (one a second) have come
+
+	drain(clients...)
+	silenced := time.Now()
+	dropped := hosts[1].SilenceMedia()
+	ev, seen := await(t, a, 15*time.Second, client.EventReconnecting, nil)
+	if ev.Reason != "media" {
+		t.Fatalf("reconnecting because of %q, want media (events %v)", ev.Reason, types(seen))
+	}
+	t.Logf("the client restarted %v after its media went silent (%d packets dropped)", time.Since(silenced), dropped())
+	if dropped() == 0 {
+		t.Fatal("the silencer dropped nothing")
+	}
+	requireFlow(t, b, clients, 15*time.Second)
 	if n := metricValue(t, srv, "gatehouse_signalling_resumes_total"); n != 0 {
 		t.Errorf("resumes_total = %v, want 0: the socket never dropped", n)
 	}

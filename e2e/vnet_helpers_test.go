@@ -83,7 +83,8 @@ type simHost struct {
 
 	sim     *simNet
 	cut     atomic.Bool
-	changed chan struct{} // closed and replaced whenever cut changes; guarded by sim.mu
+	silent  atomic.Pointer[silencer] // SilenceMedia
+	changed chan struct{}            // closed and replaced whenever cut changes; guarded by sim.mu
 	conns   map[*stallConn]struct{}
 	loss    *vnet.LossFilter
 	delay   *vnet.DelayFilter
@@ -137,7 +138,56 @@ func (n *simNet) pass(c vnet.Chunk) bool {
 			return false
 		}
 	}
+	if h := n.host(c.DestinationAddr()); h != nil {
+		if s := h.silent.Load(); s != nil && s.drops(c) {
+			return false
+		}
+	}
 	return true
+}
+
+// silencer drops the RTP and RTCP arriving at a host on the paths (UDP port
+// pairs) that carried it when the silence began, and lets STUN through: the
+// host's ICE stays connected while its media connections carry nothing.
+type silencer struct {
+	capture time.Time // paths seen before this are silenced
+	mu      sync.Mutex
+	paths   map[[2]int]bool
+	dropped int
+}
+
+func (s *silencer) drops(c vnet.Chunk) bool {
+	src, ok1 := c.SourceAddr().(*net.UDPAddr)
+	dst, ok2 := c.DestinationAddr().(*net.UDPAddr)
+	data := c.UserData()
+	if !ok1 || !ok2 || len(data) == 0 || data[0] < 128 || data[0] > 191 {
+		return false // not UDP, or not RTP/RTCP (STUN starts 0-3)
+	}
+	path := [2]int{src.Port, dst.Port}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.paths[path] {
+		if time.Now().After(s.capture) {
+			return false // a path opened since (an ICE restart's)
+		}
+		s.paths[path] = true
+	}
+	s.dropped++
+	return true
+}
+
+// SilenceMedia makes the host's media connections as they are now carry
+// nothing to it while their ICE stays connected (see silencer): a path is
+// one that carries a packet within the next half second. It returns a
+// function that counts the packets dropped so far.
+func (h *simHost) SilenceMedia() func() int {
+	s := &silencer{capture: time.Now().Add(500 * time.Millisecond), paths: make(map[[2]int]bool)}
+	h.silent.Store(s)
+	return func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.dropped
+	}
 }
 
 func (n *simNet) host(a net.Addr) *simHost {

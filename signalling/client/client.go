@@ -168,6 +168,9 @@ type Client struct {
 	closing      atomic.Bool  // Close was called
 	reconnecting atomic.Bool  // between losing the socket and resuming
 	lastRecv     atomic.Int64 // unix nanoseconds of the last server message
+	subRTCPAt    atomic.Int64 // unix nanoseconds of the last RTCP on the subscriber connection
+	subReaders   atomic.Int32 // received tracks whose RTCP is being read
+	subUpAt      atomic.Int64 // unix nanoseconds the subscriber connection last became connected
 	pcChanged    chan struct{}
 
 	events    chan Message

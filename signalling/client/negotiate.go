@@ -92,6 +92,9 @@ func (c *Client) newPC(target string) (*webrtc.PeerConnection, error) {
 	// polls states as well, so this only wakes it sooner.
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		c.log.Debug("peer connection state", "target", target, "state", s.String())
+		if target == "sub" && s == webrtc.PeerConnectionStateConnected {
+			c.subUpAt.Store(time.Now().UnixNano())
+		}
 		c.pokeWatch()
 	})
 	return pc, nil
@@ -264,12 +267,15 @@ func (c *Client) onTrack(t *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	// sender reports, so that receiver reports carry them back (the
 	// server's round-trip time).
 	c.wg.Add(2)
+	c.subReaders.Add(1)
 	go func() {
 		defer c.wg.Done()
+		defer c.subReaders.Add(-1)
 		for {
 			if _, _, err := recv.ReadRTCP(); err != nil {
 				return
 			}
+			c.subRTCPAt.Store(time.Now().UnixNano())
 		}
 	}()
 	go func() {

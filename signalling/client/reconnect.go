@@ -25,6 +25,10 @@ import (
 //   - The socket stays silent (no pong to the keep-alive pings) for
 //     silenceLimit: it is dropped, since TCP may take minutes to notice a
 //     network that is gone.
+//   - The subscriber connection says connected, but no RTCP (the server's
+//     sender reports, one a second per track) has come on it for
+//     rtcpSilence: the path is dead although ICE has not noticed, and it
+//     is restarted as if it had gone disconnected.
 //
 // Received counts carry on across all of this: the subscriber connection
 // and its tracks are the same.
@@ -50,6 +54,7 @@ const (
 	disconnectedPatience = 2 * time.Second // ICE may come back by itself
 	restartBackoff       = 3 * time.Second // before the next restart, doubling
 	restartBackoffMax    = 8 * time.Second
+	rtcpSilence          = 5 * time.Second // five missed sender reports
 )
 
 // backoff is the wait before restart number tries+1 of one trouble.
@@ -319,7 +324,9 @@ func (c *Client) mediaTrouble(connected map[*webrtc.PeerConnection]bool) ([]stri
 		switch pc.ConnectionState() {
 		case webrtc.PeerConnectionStateConnected:
 			connected[pc] = true
-			continue
+			if target != "sub" || !c.subSilent(time.Now()) {
+				continue
+			}
 		case webrtc.PeerConnectionStateFailed:
 			wait = 0
 		case webrtc.PeerConnectionStateDisconnected:
@@ -338,6 +345,19 @@ func (c *Client) mediaTrouble(connected map[*webrtc.PeerConnection]bool) ([]stri
 		targets = append(targets, target)
 	}
 	return targets, patience
+}
+
+// subSilent reports whether the subscriber connection has carried no RTCP
+// for rtcpSilence while it has tracks. It never is before the first RTCP,
+// with no track received (alone in the call: nothing sends reports), nor
+// within rtcpSilence of connecting.
+func (c *Client) subSilent(now time.Time) bool {
+	last := c.subRTCPAt.Load()
+	if last == 0 || c.subReaders.Load() == 0 {
+		return false
+	}
+	last = max(last, c.subUpAt.Load())
+	return now.UnixNano()-last > int64(rtcpSilence)
 }
 
 // recoverMedia restarts ICE on targets if the socket answers a ping, and
@@ -363,7 +383,7 @@ func (c *Client) recoverMedia(targets []string) bool {
 		case <-poll.C:
 		}
 	}
-	c.log.Info("media connection lost; restarting ICE", "targets", targets)
+	c.log.Info("media connection lost; restarting ICE", "targets", targets, "sub_silent", c.subSilent(time.Now()))
 	c.emit(Message{Type: EventReconnecting, Reason: "media"})
 	for _, target := range targets {
 		var err error
