@@ -59,6 +59,8 @@ type downTrack struct {
 	upgradeHold time.Duration // least time from a change to the next upgrade
 	out         rtp.Header
 	hist        [histSize]sentPacket
+	pr          probe      // padding before an upgrade (probe.go)
+	padHdr      rtp.Header // of padding packets
 
 	// Counters, under mu.
 	packets, bytes, resent uint64
@@ -81,6 +83,7 @@ func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
 		out: rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
 	}
 	d.nackHdr.Extensions = make([]rtp.Extension, 0, 8)
+	d.padHdr.Extensions = make([]rtp.Extension, 0, 4)
 	d.resendHdr.Extensions = make([]rtp.Extension, 0, 4)
 	if up.kind == webrtc.RTPCodecTypeAudio {
 		d.current, d.target = 0, 0
@@ -180,6 +183,9 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	}
 	d.packets++
 	d.bytes += uint64(len(payload) + 12)
+	if h.Marker && outSeq == d.lastSeq && d.up.kind == webrtc.RTPCodecTypeVideo {
+		d.pad(h.SequenceNumber, now) // a frame ended: room for a probe's padding
+	}
 }
 
 // copyExtensions puts the extensions that travel end to end (audio level,
@@ -274,6 +280,16 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	gap := max(int64(resendGap), d.rttNanos*5/4)
 	if !d.bound || !e.ok || e.out != outSeq || e.resends >= maxResend || now-e.resentAt < gap {
 		return false
+	}
+	if e.layer == paddingLayer {
+		// Answered in kind: the receiver only needs the number filled.
+		if !d.writePadding(outSeq, e.ts) {
+			return false
+		}
+		e.resentAt = now
+		e.resends++
+		d.resent++
+		return true
 	}
 	l := d.up.layer(int(e.layer))
 	if l == nil {
