@@ -36,10 +36,11 @@ const (
 // answered by the forwarder from its packet cache, not by an interceptor
 // keeping a copy of every packet per subscriber.
 type apis struct {
-	me  *webrtc.MediaEngine
-	se  webrtc.SettingEngine
-	pub *webrtc.API
-	mux io.Closer // the shared UDP port, if any
+	me    *webrtc.MediaEngine
+	se    webrtc.SettingEngine
+	pubIR *interceptor.Registry
+	pub   *webrtc.API
+	mux   io.Closer // the shared UDP port, if any
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -84,11 +85,19 @@ func newAPIs(cfg Config) (*apis, error) {
 	}
 	ir.Add(fb)
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pub: pub}
+	a := &apis{me: me, se: se, pubIR: ir, pub: pub}
 	if mux != nil {
 		a.mux = mux
 	}
 	return a, nil
+}
+
+// publisher returns the API of one publisher connection: the shared one,
+// with the connection's own SRTP read buffers (inline.go).
+func (a *apis) publisher(ib *inlineBuffers) *webrtc.API {
+	se := a.se
+	se.BufferFactory = ib.factory
+	return webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(a.pubIR), webrtc.WithSettingEngine(se))
 }
 
 // subscriber returns a new subscriber peer connection and its bandwidth
