@@ -27,10 +27,11 @@ const (
 )
 
 // apis builds the peer connections of the media server. Publisher
-// connections share one API whose interceptors ask publishers for lost
-// packets (NACK), send receiver reports and transport-wide feedback.
-// Subscriber connections each get their own API, because each has its own
-// bandwidth estimator; their interceptors add transport-wide sequence
+// connections share one interceptor registry, whose interceptors ask
+// publishers for lost packets (NACK), send receiver reports and
+// transport-wide feedback; each gets an API of its own for its SRTP read
+// buffers (inline.go). Subscriber connections each get their own API,
+// because each has its own bandwidth estimator; their interceptors add transport-wide sequence
 // numbers, send sender reports and estimate the bandwidth (without pacing:
 // the forwarder writes straight to the socket). NACKs from subscribers are
 // answered by the forwarder from its packet cache, not by an interceptor
@@ -38,9 +39,8 @@ const (
 type apis struct {
 	me    *webrtc.MediaEngine
 	se    webrtc.SettingEngine
-	pubIR *interceptor.Registry
-	pub   *webrtc.API
-	mux   io.Closer // the shared UDP port, if any
+	pubIR *interceptor.Registry // publisher connections' interceptors
+	mux   io.Closer             // the shared UDP port, if any
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -84,16 +84,16 @@ func newAPIs(cfg Config) (*apis, error) {
 		return nil, fmt.Errorf("transport-cc feedback: %w", err)
 	}
 	ir.Add(fb)
-	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pubIR: ir, pub: pub}
+	a := &apis{me: me, se: se, pubIR: ir}
 	if mux != nil {
 		a.mux = mux
 	}
 	return a, nil
 }
 
-// publisher returns the API of one publisher connection: the shared one,
-// with the connection's own SRTP read buffers (inline.go).
+// publisher returns the API of one publisher connection: the shared
+// media engine, settings and interceptors, with the connection's own SRTP
+// read buffers (inline.go).
 func (a *apis) publisher(ib *inlineBuffers) *webrtc.API {
 	se := a.se
 	se.BufferFactory = ib.factory

@@ -281,16 +281,25 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	if !d.bound || !e.ok || e.out != outSeq || e.resends >= maxResend || now-e.resentAt < gap {
 		return false
 	}
+	sent := false
 	if e.layer == paddingLayer {
 		// Answered in kind: the receiver only needs the number filled.
-		if !d.writePadding(outSeq, e.ts) {
-			return false
-		}
-		e.resentAt = now
-		e.resends++
-		d.resent++
-		return true
+		sent = d.writePadding(outSeq, e.ts)
+	} else {
+		sent = d.resendCached(e, outSeq)
 	}
+	if !sent {
+		return false
+	}
+	e.resentAt = now
+	e.resends++
+	d.resent++
+	return true
+}
+
+// resendCached writes again, as outSeq, the cached packet e came from. The
+// caller holds d.mu.
+func (d *downTrack) resendCached(e *sentPacket, outSeq uint16) bool {
 	l := d.up.layer(int(e.layer))
 	if l == nil {
 		return false
@@ -322,13 +331,8 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	o.Timestamp = e.ts
 	d.copyExtensions(h, o)
 	o.SSRC, o.PayloadType, o.SequenceNumber = d.ssrc, d.pt, outSeq
-	if _, err := d.writer.WriteRTP(o, payload); err != nil {
-		return false
-	}
-	e.resentAt = now
-	e.resends++
-	d.resent++
-	return true
+	_, err = d.writer.WriteRTP(o, payload)
+	return err == nil
 }
 
 // seqBefore reports whether a comes before b in RTP sequence order.
