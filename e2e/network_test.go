@@ -298,36 +298,6 @@ func TestNetworkPoorReceiverGetsLowerLayer(t *testing.T) {
 		expectation{p: v.control, minFPS: minCleanFPS, maxGap: maxCleanFreeze, rids: []string{"h", "f"}})
 }
 
-// cappedRate is the cap of TestNetworkCappedLinkIsProbedNotFlooded: room
-// for the lowest layer and audio, not for the next layer.
-const cappedRate = 400_000
-
-// TestNetworkCappedLinkIsProbedNotFlooded holds a visit whose family
-// member receives through a 400 kbit/s cap with no loss and no delay. Such
-// a link loses nothing until it is full, so while it carries only the
-// lowest layer the delay-based estimate keeps growing far past the cap.
-// The media server must find out by probing with padding, not by sending
-// the next layer: the family member never receives a layer above q, keeps
-// decoding it, and their audio is never held up by a flooded queue.
-func TestNetworkCappedLinkIsProbedNotFlooded(t *testing.T) {
-	clip := loadClip(t)
-	v := startNetVisit(t, clip, linkOptions{RateBitsPerSecond: cappedRate, BurstBytes: poorBurst, QueueBytes: poorQueue}, 0)
-	t.Logf("capped path: %d kbit/s towards the family member (token bucket of %d B, queue of %d B), no loss, no delay",
-		cappedRate/1000, poorBurst, poorQueue)
-	v.measure(t, netMedia,
-		expectation{p: v.poor, minFPS: minCleanFPS, maxGap: maxCleanFreeze, rids: []string{"q"}},
-		expectation{p: v.control, minFPS: minCleanFPS, maxGap: maxCleanFreeze, rids: []string{"h", "f"}})
-	if got := v.poor.layerBytes(); got["h"] > 0 || got["f"] > 0 {
-		t.Errorf("the family member received layers above q: bytes by layer %v", got)
-	}
-	if r := v.poor.audioReport(time.Time{}, time.Now()); r.Late250 > 0 {
-		t.Errorf("%d of the family member's audio packets were more than 250 ms late (%s)", r.Late250, r)
-	}
-	if n := metricValue(t, v.srv, "gatehouse_sfu_probes_failed_total"); n == 0 {
-		t.Error("no probe failed: the capped link was never probed")
-	}
-}
-
 // TestNetworkCleanBaseline is the same visit with every path clean: both
 // visitors decode a higher layer at the clip's frame rate and lose no
 // audio. It shows that what the poor path loses is the network's doing,

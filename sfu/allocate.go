@@ -183,7 +183,8 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 		if pl.target == layerPause && q != layerPause && mode == allocTick {
 			q = pl.allowed[0] // a paused subscription resumes on its lowest layer
 		}
-		if mode == allocTick && !p.upgradeProbed(pl.d, pl.target, q, trusted, lossy, pl.changed, now) {
+		if q > pl.target && pl.target != layerPause && mode == allocTick &&
+			(!trusted || lossy || now.Sub(pl.changed) < pl.d.holdFor()) {
 			continue
 		}
 		if mode == allocNew && !pl.changed.IsZero() {
@@ -199,40 +200,6 @@ func (p *Participant) allocateLocked(now time.Time, mode allocation) {
 			d.up.requestKeyframe(target, false)
 		}
 	}
-}
-
-// upgradeProbed decides, on a periodic pass, whether subscription d may
-// go from target to q now. Anything but an upgrade may. An upgrade waits
-// for a trusted estimate, a link without loss and d's upgrade hold, then
-// for a probe of the extra rate (probe.go) to pass. A probe ends as a
-// failed upgrade on the first pass on which the estimate no longer allows
-// the upgrade: the probe's rate has reached the link's queue.
-func (p *Participant) upgradeProbed(d *downTrack, target, q int, trusted, lossy bool, changed, now time.Time) bool {
-	state := d.probeState(now)
-	if q <= target || target == layerPause {
-		if state != probeNone {
-			d.endProbe(now, false)
-		}
-		return true
-	}
-	switch {
-	case !trusted:
-		return false
-	case lossy:
-		if state != probeNone {
-			d.endProbe(now, false)
-		}
-		return false
-	case state == probePassed:
-		d.endProbe(now, true)
-		return true
-	case state == probeRunning || now.Sub(changed) < d.holdFor():
-		return false
-	}
-	rate := max(d.up.bitrate(q), nominalBitrate[q]) - d.up.bitrate(target)
-	d.startProbe(rate, now)
-	p.room.sfu.media.Probes.Inc()
-	return false
 }
 
 // dynacast tells the publisher which simulcast layers anyone receives or

@@ -59,8 +59,6 @@ type downTrack struct {
 	upgradeHold time.Duration // least time from a change to the next upgrade
 	out         rtp.Header
 	hist        [histSize]sentPacket
-	pr          probe      // padding before an upgrade (probe.go)
-	padHdr      rtp.Header // of padding packets
 
 	// Counters, under mu.
 	packets, bytes, resent uint64
@@ -83,7 +81,6 @@ func newDownTrack(up *upTrack, sub *Participant, maxLayer int) *downTrack {
 		out: rtp.Header{Extensions: make([]rtp.Extension, 0, 4)},
 	}
 	d.nackHdr.Extensions = make([]rtp.Extension, 0, 8)
-	d.padHdr.Extensions = make([]rtp.Extension, 0, 4)
 	d.resendHdr.Extensions = make([]rtp.Extension, 0, 4)
 	if up.kind == webrtc.RTPCodecTypeAudio {
 		d.current, d.target = 0, 0
@@ -183,9 +180,6 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	}
 	d.packets++
 	d.bytes += uint64(len(payload) + 12)
-	if h.Marker && outSeq == d.lastSeq && d.up.kind == webrtc.RTPCodecTypeVideo {
-		d.pad(h.SequenceNumber, now) // a frame ended: room for a probe's padding
-	}
 }
 
 // copyExtensions puts the extensions that travel end to end (audio level,
@@ -281,25 +275,6 @@ func (d *downTrack) retransmit(outSeq uint16, now int64) bool {
 	if !d.bound || !e.ok || e.out != outSeq || e.resends >= maxResend || now-e.resentAt < gap {
 		return false
 	}
-	sent := false
-	if e.layer == paddingLayer {
-		// Answered in kind: the receiver only needs the number filled.
-		sent = d.writePadding(outSeq, e.ts)
-	} else {
-		sent = d.resendCached(e, outSeq)
-	}
-	if !sent {
-		return false
-	}
-	e.resentAt = now
-	e.resends++
-	d.resent++
-	return true
-}
-
-// resendCached writes again, as outSeq, the cached packet e came from. The
-// caller holds d.mu.
-func (d *downTrack) resendCached(e *sentPacket, outSeq uint16) bool {
 	l := d.up.layer(int(e.layer))
 	if l == nil {
 		return false
@@ -331,8 +306,13 @@ func (d *downTrack) resendCached(e *sentPacket, outSeq uint16) bool {
 	o.Timestamp = e.ts
 	d.copyExtensions(h, o)
 	o.SSRC, o.PayloadType, o.SequenceNumber = d.ssrc, d.pt, outSeq
-	_, err = d.writer.WriteRTP(o, payload)
-	return err == nil
+	if _, err := d.writer.WriteRTP(o, payload); err != nil {
+		return false
+	}
+	e.resentAt = now
+	e.resends++
+	d.resent++
+	return true
 }
 
 // seqBefore reports whether a comes before b in RTP sequence order.

@@ -11,8 +11,6 @@ type Media struct {
 	KeyframeRequests     prometheus.Counter // PLIs sent to publishers
 	LayerSwitches        prometheus.Counter // simulcast layer changes made for subscribers
 	SpeakerChanges       prometheus.Counter // active-speaker lists sent
-	Probes               prometheus.Counter // padding probes sent before an upgrade
-	ProbesFailed         prometheus.Counter // probes the link did not carry (no upgrade)
 
 	// Supervision and recording.
 	Monitors          prometheus.Gauge       // hidden monitors connected
@@ -50,8 +48,6 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		NACKs:                counter("nacked_packets_total", "Packets subscribers reported lost (NACKed)."),
 		KeyframeRequests:     counter("keyframe_requests_total", "Key-frame requests (PLI) sent to publishers."),
 		LayerSwitches:        counter("layer_switches_total", "Simulcast layer switches made for subscribers."),
-		Probes:               counter("probes_total", "Padding probes of a subscriber's link before a layer upgrade."),
-		ProbesFailed:         counter("probes_failed_total", "Probes the subscriber's link did not carry: no upgrade."),
 		SpeakerChanges:       counter("speaker_changes_total", "Active-speaker lists sent to rooms."),
 		Bitrate:              gauge("participant_bitrate_bps", "Media bit rate per participant and direction (publish, subscribe).", "room", "participant", "direction"),
 		Loss:                 gauge("participant_loss_ratio", "Fraction of packets lost per participant and direction.", "room", "participant", "direction"),
@@ -59,7 +55,7 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		RTT:                  gauge("participant_rtt_seconds", "Round-trip time to a participant's subscriber connection.", "room", "participant", "direction"),
 		Available:            gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
 	}
-	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges, m.Probes, m.ProbesFailed,
+	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges,
 		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available,
 		m.Monitors, m.PrivilegeRefusals, m.RecordedTracks, m.RecordingFailures)
 	return m
