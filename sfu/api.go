@@ -27,20 +27,19 @@ const (
 )
 
 // apis builds the peer connections of the media server. Publisher
-// connections share one interceptor registry, whose interceptors ask
-// publishers for lost packets (NACK), send receiver reports and
-// transport-wide feedback; each gets an API of its own for its SRTP read
-// buffers (inline.go). Subscriber connections each get their own API,
-// because each has its own bandwidth estimator; their interceptors add transport-wide sequence
+// connections share one API whose interceptors ask publishers for lost
+// packets (NACK), send receiver reports and transport-wide feedback.
+// Subscriber connections each get their own API, because each has its own
+// bandwidth estimator; their interceptors add transport-wide sequence
 // numbers, send sender reports and estimate the bandwidth (without pacing:
 // the forwarder writes straight to the socket). NACKs from subscribers are
 // answered by the forwarder from its packet cache, not by an interceptor
 // keeping a copy of every packet per subscriber.
 type apis struct {
-	me    *webrtc.MediaEngine
-	se    webrtc.SettingEngine
-	pubIR *interceptor.Registry // publisher connections' interceptors
-	mux   io.Closer             // the shared UDP port, if any
+	me  *webrtc.MediaEngine
+	se  webrtc.SettingEngine
+	pub *webrtc.API
+	mux io.Closer // the shared UDP port, if any
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -84,20 +83,12 @@ func newAPIs(cfg Config) (*apis, error) {
 		return nil, fmt.Errorf("transport-cc feedback: %w", err)
 	}
 	ir.Add(fb)
-	a := &apis{me: me, se: se, pubIR: ir}
+	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	a := &apis{me: me, se: se, pub: pub}
 	if mux != nil {
 		a.mux = mux
 	}
 	return a, nil
-}
-
-// publisher returns the API of one publisher connection: the shared
-// media engine, settings and interceptors, with the connection's own SRTP
-// read buffers (inline.go).
-func (a *apis) publisher(ib *inlineBuffers) *webrtc.API {
-	se := a.se
-	se.BufferFactory = ib.factory
-	return webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(a.pubIR), webrtc.WithSettingEngine(se))
 }
 
 // subscriber returns a new subscriber peer connection and its bandwidth

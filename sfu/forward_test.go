@@ -36,7 +36,7 @@ func testTrack(t testing.TB, layers []int, n int) (*upTrack, []*downTrack, []*ca
 	room := newRoom(s, "bench", Policy{})
 	t.Cleanup(room.Close)
 	owner := &Participant{id: "pub", room: room}
-	pc, err := s.apis.publisher(newInlineBuffers()).NewPeerConnection(webrtc.Configuration{})
+	pc, err := s.apis.pub.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}

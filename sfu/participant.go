@@ -24,10 +24,6 @@ type Participant struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 	bwe  cc.BandwidthEstimator // of the subscriber connection
-	// inline holds the publisher connection's RTP read buffers, which
-	// forward on the decrypting goroutine (inline.go). Nil: the layers'
-	// readers forward.
-	inline *inlineBuffers
 
 	// Set before the participant is in the room, then read only.
 	hidden    bool // a monitor: subscribes only, in nobody's view
@@ -82,8 +78,7 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	}
 	p.sig.Store(&signallerBox{sig})
 	var err error
-	p.inline = newInlineBuffers()
-	if p.pub, err = r.sfu.apis.publisher(p.inline).NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.pub, err = r.sfu.apis.pub.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {

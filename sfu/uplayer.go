@@ -43,29 +43,19 @@ type recvStats struct {
 	sampledExpected              uint32
 }
 
-// read forwards the layer's packets until its track ends: inline, on the
-// goroutine that decrypts them (inline.go), when the publisher connection
-// has an inlineBuffer for the layer's SSRC, else on this goroutine.
+// read forwards the layer's packets until its track ends.
 func (l *upLayer) read() {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
 	t := l.track
 	video := t.kind == webrtc.RTPCodecTypeVideo
-	readOne := func() bool {
+	for {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
-			return false
-		}
-		l.handle(buf[:n], &h, video, time.Now().UnixNano())
-		return true
-	}
-	if ib := t.owner.inline; ib != nil {
-		if b := ib.take(l.ssrc); b != nil {
-			<-b.attach(readOne)
 			return
 		}
-	}
-	for readOne() {
+		now := time.Now().UnixNano()
+		l.handle(buf[:n], &h, video, now)
 	}
 }
 
