@@ -8,10 +8,9 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v5"
-
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/testkit"
+	"github.com/gatehouse/gatehouse/internal/testkit/echo"
 	"github.com/gatehouse/gatehouse/turn"
 )
 
@@ -141,22 +140,10 @@ func allocate(t *testing.T, addr, username, password string) net.PacketConn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl, err := pionturn.NewClient(&pionturn.ClientConfig{
-		STUNServerAddr: addr, TURNServerAddr: addr, Conn: pc,
-		Username: username, Password: password, RTO: 200 * time.Millisecond,
-	})
+	t.Cleanup(func() { _ = pc.Close() })
+	relayed, err := echo.Allocate(t, pc, addr, username, password, "")
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relayed, err := cl.Allocate()
-	if err != nil {
-		cl.Close()
-		_ = pc.Close()
 		return nil
 	}
-	t.Cleanup(func() { _ = relayed.Close(); cl.Close(); _ = pc.Close() })
 	return relayed
 }

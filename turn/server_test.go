@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/pion/stun/v4"
-	pionturn "github.com/pion/turn/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse/gatehouse/internal/clock"
@@ -554,22 +553,10 @@ func TestIPv6Relay(t *testing.T) {
 	}
 	defer pc.Close()
 	name, pass, _ := s.Credentials().Issue("p6")
-	cl, err := pionturn.NewClient(&pionturn.ClientConfig{
-		STUNServerAddr: udp[0].String(), TURNServerAddr: udp[0].String(), Conn: pc,
-		Username: name, Password: pass, Realm: s.cfg.Realm, RTO: 200 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	if err := cl.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := cl.Allocate()
+	relay, err := echo.Allocate(t, pc, udp[0].String(), name, pass, s.cfg.Realm)
 	if err != nil {
 		t.Fatalf("IPv6 allocation: %v", err)
 	}
-	defer relay.Close()
 	if ip := relay.LocalAddr().(*net.UDPAddr).IP; ip.To4() != nil || !ip.IsLoopback() {
 		t.Fatalf("relayed address %v, want ::1", relay.LocalAddr())
 	}

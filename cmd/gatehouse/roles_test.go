@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	pionturn "github.com/pion/turn/v5"
-
 	"github.com/gatehouse/gatehouse/internal/clock"
 	"github.com/gatehouse/gatehouse/internal/testkit/echo"
 	"github.com/gatehouse/gatehouse/turn"
@@ -124,22 +122,10 @@ func relayEchoes(t *testing.T, server, user, pass string, n int) int {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	cl, err := pionturn.NewClient(&pionturn.ClientConfig{
-		STUNServerAddr: server, TURNServerAddr: server, Conn: conn,
-		Username: user, Password: pass, Realm: "gatehouse", RTO: 200 * time.Millisecond,
-	})
+	relay, err := echo.Allocate(t, conn, server, user, pass, "gatehouse")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cl.Close()
-	if err := cl.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := cl.Allocate()
-	if err != nil {
-		t.Fatalf("allocate: %v", err)
-	}
-	defer relay.Close()
 	return echo.RoundTrips(t, relay, peer.LocalAddr(), n, 100)
 }
 

@@ -1,6 +1,6 @@
 // Package echo gives tests a UDP peer that sends back what it receives,
-// and a count of the round trips made to it through a relay or any other
-// packet connection.
+// a count of the round trips made to it through a relay or any other
+// packet connection, and a TURN allocation to make them through.
 package echo
 
 import (
