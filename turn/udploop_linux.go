@@ -13,6 +13,8 @@ import (
 
 	pionturn "github.com/pion/turn/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/gatehouse/gatehouse/internal/udpraw"
 )
 
 // Loop sizes.
@@ -315,7 +317,7 @@ func (l *udpLoop) serve(events []unix.EpollEvent, buf []byte, sa *unix.RawSockad
 func (l *udpLoop) fromClients(lst *loopSocket, buf []byte, sa *unix.RawSockaddrAny) {
 	s := l.srv
 	for range listenerBurst {
-		n, from, err := recvFrom(lst.fd, buf, sa)
+		n, from, err := udpraw.RecvFrom(lst.fd, buf, sa)
 		if err != nil {
 			return
 		}
@@ -357,7 +359,7 @@ func (rc *relayConn) channelToPeer(p []byte) bool {
 	if !rc.mayRelayUp(peer, size) {
 		return true
 	}
-	if err := sendTo(f.sock.fd, f.sock.v6, data, peer); err != nil {
+	if err := udpraw.SendTo(f.sock.fd, f.sock.v6, data, peer); err != nil {
 		rc.gen.srv.dropSend.Inc()
 		return true
 	}
@@ -373,7 +375,7 @@ func (rc *relayConn) channelToPeer(p []byte) bool {
 // RFC 8656 section 10.3 asks.
 func (l *udpLoop) fromPeer(rc *relayConn, buf []byte, sa *unix.RawSockaddrAny) {
 	f := &rc.fast
-	n, from, err := recvFrom(f.sock.fd, buf[channelDataHdr:], sa)
+	n, from, err := udpraw.RecvFrom(f.sock.fd, buf[channelDataHdr:], sa)
 	if err != nil {
 		return
 	}
@@ -397,7 +399,7 @@ func (l *udpLoop) fromPeer(rc *relayConn, buf []byte, sa *unix.RawSockaddrAny) {
 	}
 	binary.BigEndian.PutUint16(buf, num)
 	binary.BigEndian.PutUint16(buf[2:], uint16(n))
-	if err := sendTo(out.fd, out.v6, buf[:channelDataHdr+n], client); err != nil {
+	if err := udpraw.SendTo(out.fd, out.v6, buf[:channelDataHdr+n], client); err != nil {
 		rc.gen.srv.dropSend.Inc()
 		return
 	}

@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
-)
 
-// errDrop is a datagram the kernel would not take now (a full send
-// buffer): UDP may lose it, as a congested network would.
-var errDrop = errors.New("turn: datagram dropped")
+	"github.com/gatehouse/gatehouse/internal/udpraw"
+)
 
 // detachUDP takes a bound UDP socket out of Go's network poller: it returns
 // a non-blocking duplicate of its descriptor, for the relay loop's own
@@ -42,70 +38,6 @@ func detachUDP(pc net.PacketConn) (int, error) {
 		return -1, fmt.Errorf("turn: detach socket: %w", err)
 	}
 	return fd, nil
-}
-
-// recvFrom reads one datagram from a non-blocking socket without
-// allocating; it returns unix.EAGAIN when none is waiting.
-func recvFrom(fd int, p []byte, sa *unix.RawSockaddrAny) (int, netip.AddrPort, error) {
-	salen := uint32(unix.SizeofSockaddrAny)
-	n, _, e := syscall.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
-		0, uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&salen)))
-	if e != 0 {
-		return 0, netip.AddrPort{}, e
-	}
-	return int(n), fromSockaddr(sa), nil
-}
-
-// fromSockaddr converts a kernel socket address, IPv4-mapped addresses
-// unmapped.
-func fromSockaddr(sa *unix.RawSockaddrAny) netip.AddrPort {
-	switch sa.Addr.Family {
-	case unix.AF_INET:
-		s4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
-		pb := (*[2]byte)(unsafe.Pointer(&s4.Port))
-		return netip.AddrPortFrom(netip.AddrFrom4(s4.Addr), uint16(pb[0])<<8|uint16(pb[1]))
-	case unix.AF_INET6:
-		s6 := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
-		pb := (*[2]byte)(unsafe.Pointer(&s6.Port))
-		return netip.AddrPortFrom(netip.AddrFrom16(s6.Addr).Unmap(), uint16(pb[0])<<8|uint16(pb[1]))
-	}
-	return netip.AddrPort{}
-}
-
-// sendTo writes one datagram to ap on a non-blocking socket of family v6
-// (IPv4 destinations are mapped on IPv6 sockets) without allocating.
-func sendTo(fd int, v6 bool, p []byte, ap netip.AddrPort) error {
-	var ptr unsafe.Pointer
-	var size uintptr
-	var s4 unix.RawSockaddrInet4
-	var s6 unix.RawSockaddrInet6
-	port := ap.Port()
-	if v6 {
-		s6.Family = unix.AF_INET6
-		pb := (*[2]byte)(unsafe.Pointer(&s6.Port))
-		pb[0], pb[1] = byte(port>>8), byte(port)
-		s6.Addr = ap.Addr().As16()
-		ptr, size = unsafe.Pointer(&s6), unix.SizeofSockaddrInet6
-	} else {
-		a := ap.Addr().Unmap()
-		if !a.Is4() {
-			return fmt.Errorf("turn: %v on an IPv4 socket: %w", ap, unix.EAFNOSUPPORT)
-		}
-		s4.Family = unix.AF_INET
-		pb := (*[2]byte)(unsafe.Pointer(&s4.Port))
-		pb[0], pb[1] = byte(port>>8), byte(port)
-		s4.Addr = a.As4()
-		ptr, size = unsafe.Pointer(&s4), unix.SizeofSockaddrInet4
-	}
-	_, _, e := syscall.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
-		0, uintptr(ptr), size)
-	switch e {
-	case 0:
-		return nil
-	case unix.EAGAIN, unix.ENOBUFS:
-		return errDrop
-	}
-	return e
 }
 
 // packet is a datagram the loop hands to pion's goroutines.
@@ -177,7 +109,7 @@ func (c *loopSocket) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if c.gone {
 		return 0, net.ErrClosed
 	}
-	if err := sendTo(c.fd, c.v6, p, ua.AddrPort()); err != nil && !errors.Is(err, errDrop) {
+	if err := udpraw.SendTo(c.fd, c.v6, p, ua.AddrPort()); err != nil && !errors.Is(err, udpraw.ErrDrop) {
 		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.local, Addr: ua, Err: err}
 	}
 	return len(p), nil
