@@ -12,6 +12,8 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/transport/v4"
+	"github.com/pion/transport/v4/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/gatehouse/gatehouse/internal/rtcconf"
@@ -36,10 +38,12 @@ const (
 // answered by the forwarder from its packet cache, not by an interceptor
 // keeping a copy of every packet per subscriber.
 type apis struct {
-	me  *webrtc.MediaEngine
-	se  webrtc.SettingEngine
-	pub *webrtc.API
-	mux io.Closer // the shared UDP port, if any
+	me    *webrtc.MediaEngine
+	se    webrtc.SettingEngine
+	pubIR *interceptor.Registry
+	pub   *webrtc.API   // for tests: a publisher connection without the fast path
+	net   transport.Net // the network publisher connections' fast paths read; nil with mux
+	mux   io.Closer     // the shared UDP port, if any
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -84,11 +88,31 @@ func newAPIs(cfg Config) (*apis, error) {
 	}
 	ir.Add(fb)
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pub: pub}
+	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: cfg.Net}
 	if mux != nil {
-		a.mux = mux
+		a.mux, a.net = mux, nil
+	} else if a.net == nil {
+		if a.net, err = stdnet.NewNet(); err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
 	}
 	return a, nil
+}
+
+// publisher returns the API of one publisher connection: the shared
+// publisher settings, with the connection's receive fast path
+// (fastpath.go) given its sockets, its SRTP read buffers and its DTLS
+// secrets. On a shared UDP port (an ICE mux) the fast path gets no socket
+// and Pion's own path carries the media.
+func (a *apis) publisher(fp *fastPath) *webrtc.API {
+	se := a.se
+	se.BufferFactory = fp.buffer
+	se.SetDTLSKeyLogWriter(&fp.keys)
+	se.SetDTLSServerHelloMessageHook(fp.keys.serverHello)
+	if a.net != nil {
+		se.SetNet(fastNet{Net: a.net, fp: fp})
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(a.pubIR), webrtc.WithSettingEngine(se))
 }
 
 // subscriber returns a new subscriber peer connection and its bandwidth
@@ -121,7 +145,11 @@ func (a *apis) subscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, erro
 		return nil, nil, fmt.Errorf("transport-cc numbering: %w", err)
 	}
 	ir.Add(hdr)
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(a.se))
+	se := a.se
+	if a.net != nil {
+		se.SetNet(fastNet{Net: a.net}) // raw sends; no fast path for what subscribers send
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("subscriber connection: %w", err)

@@ -11,6 +11,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/metrics"
 )
 
+// Over real sockets, the publishers' media is decrypted and forwarded by
+// the receive fast path (fastpath.go), not Pion's goroutines.
 func TestTwoPeersExchangeMedia(t *testing.T) {
 	room := testRoom(t)
 	a := joinPeer(t, room, "a")
@@ -20,8 +22,9 @@ func TestTwoPeersExchangeMedia(t *testing.T) {
 	publishAV(a, l)
 	publishAV(b, l)
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
-		return a.count("b", "video") > 60 && b.count("a", "video") > 60 && a.count("b", "audio") > 30 && b.count("a", "audio") > 30
+		return a.count("b", "video") > 200 && b.count("a", "video") > 200 && a.count("b", "audio") > 100 && b.count("a", "audio") > 100
 	})
+	checkFastPath(t, room)
 }
 
 // publishAV publishes synthetic Opus and VP8 from p until l ends.
@@ -73,6 +76,13 @@ func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
 	waitFor(t, 10*time.Second, "media both ways", func() bool {
 		return a.count("b", "video") > 60 && b.count("a", "video") > 60
 	})
+	// Pion reads the shared port: its own path carries the media.
+	ps, _ := room.snapshot()
+	for _, p := range ps {
+		if n := p.fast.taken.Load(); n != 0 {
+			t.Errorf("%s: %d packets on the fast path of a shared port", p.id, n)
+		}
+	}
 	// Every candidate the server offered is on that port.
 	for _, p := range []*peer{a, b} {
 		for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {

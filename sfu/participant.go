@@ -24,6 +24,8 @@ type Participant struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 	bwe  cc.BandwidthEstimator // of the subscriber connection
+	// fast is the publisher connection's receive fast path (fastpath.go).
+	fast *fastPath
 
 	// Set before the participant is in the room, then read only.
 	hidden    bool // a monitor: subscribes only, in nobody's view
@@ -78,7 +80,8 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	}
 	p.sig.Store(&signallerBox{sig})
 	var err error
-	if p.pub, err = r.sfu.apis.pub.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	p.fast = newFastPath(p.log)
+	if p.pub, err = r.sfu.apis.publisher(p.fast).NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {

@@ -42,6 +42,7 @@ type sampleState struct {
 	publish   PublishStats
 	subBits   int
 	sampledAt time.Time
+	fast      uint64 // the fast path's count at the last sample
 }
 
 // sample measures every layer's rate and loss and every subscription's
@@ -81,7 +82,10 @@ func (r *Room) sample(ps []*Participant, tracks []*upTrack, now time.Time) {
 		}
 		m.ForwardedPackets.Add(float64(packets))
 		m.ForwardedBytes.Add(float64(bytes))
+		fast := p.fast.taken.Load()
 		p.sampleMu.Lock()
+		m.FastPathPackets.Add(float64(fast - p.sampled.fast))
+		p.sampled.fast = fast
 		dt := now.Sub(p.sampled.sampledAt).Seconds()
 		if !p.sampled.sampledAt.IsZero() && dt > 0 {
 			p.sampled.subBits = int(float64(bytes) * 8 / dt)

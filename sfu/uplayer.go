@@ -43,19 +43,29 @@ type recvStats struct {
 	sampledExpected              uint32
 }
 
-// read forwards the layer's packets until its track ends.
+// read forwards the layer's packets until its track ends: on the goroutine
+// that reads them from the socket (fastpath.go) when the publisher
+// connection has a fast path, else on this one.
 func (l *upLayer) read() {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
 	t := l.track
 	video := t.kind == webrtc.RTPCodecTypeVideo
-	for {
+	readOne := func() bool {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
+			return false
+		}
+		l.handle(buf[:n], &h, video, time.Now().UnixNano())
+		return true
+	}
+	if fp := t.owner.fast; fp != nil {
+		if closed := fp.attach(l.ssrc, readOne); closed != nil {
+			<-closed
 			return
 		}
-		now := time.Now().UnixNano()
-		l.handle(buf[:n], &h, video, now)
+	}
+	for readOne() {
 	}
 }
 

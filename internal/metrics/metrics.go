@@ -20,6 +20,7 @@ type Metrics struct {
 	PublishedTracks  prometheus.Gauge
 	ForwardedPackets prometheus.Counter
 	ForwardedBytes   prometheus.Counter
+	FastPathPackets  prometheus.Counter
 	Admissions       *prometheus.CounterVec
 	BookingsCreated  prometheus.Counter
 	BookingsRefused  *prometheus.CounterVec
@@ -61,6 +62,10 @@ func New() *Metrics {
 			Namespace: "gatehouse", Subsystem: "sfu", Name: "forwarded_bytes_total",
 			Help: "RTP payload and header bytes sent to subscribers.",
 		}),
+		FastPathPackets: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "gatehouse", Subsystem: "sfu", Name: "fast_path_packets_total",
+			Help: "RTP packets from publishers decrypted and forwarded by their socket's reader (the receive fast path).",
+		}),
 		Admissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "gatehouse", Subsystem: "signalling", Name: "admissions_total",
 			Help: "Join attempts by result (admitted or the refusal code).",
@@ -83,7 +88,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.Rooms, m.Participants, m.PublishedTracks, m.ForwardedPackets,
-		m.ForwardedBytes, m.Admissions, m.BookingsCreated, m.BookingsRefused,
+		m.ForwardedBytes, m.FastPathPackets, m.Admissions, m.BookingsCreated, m.BookingsRefused,
 		m.SignallingErrors, m.CallsEnded)
 	m.Resumes = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "gatehouse", Subsystem: "signalling", Name: "resumes_total",

@@ -1,0 +1,232 @@
+package sfu
+
+import (
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/transport/v4/packetio"
+)
+
+// The receive fast path. Pion hands each received packet from goroutine to
+// goroutine: the ICE socket's reader, the DTLS/SRTP demultiplexer, the SRTP
+// session's reader (which decrypts), and the track's reader, which forwards
+// it. On a media server most of the CPU then goes to the wake-ups, not to
+// the packets. A publisher connection's fast path removes all three
+// hand-offs: its sockets' reader (Pion's ICE goroutine, reading through
+// fastConn) decrypts an SRTP packet of a stream we already forward with the
+// connection's own keys (srtpkeys.go) and writes it into that stream's SRTP
+// read buffer, an inlineBuffer, which reads it through the track's
+// interceptors (NACK generation, receiver reports, transport-wide feedback)
+// and forwards it before the reader takes the next datagram.
+//
+// Pion keeps everything else: STUN, DTLS, RTCP, and the first packets of
+// each stream (from which it learns the stream and fires OnTrack), until
+// the layer's reader attaches to the stream's buffer. A packet the fast
+// path cannot decrypt goes to Pion too, and if the first ones fail, the
+// connection's fast path turns itself off.
+
+// Buffer limits, as Pion's own.
+const (
+	rtpBufferLimit  = 1000 * 1000
+	rtcpBufferLimit = 100 * 1000
+)
+
+// fastFailLimit is how many packets may fail to decrypt before the first
+// success turns the fast path off for the connection.
+const fastFailLimit = 3
+
+// fastPath is the receive fast path of one publisher connection.
+type fastPath struct {
+	log  *slog.Logger
+	keys srtpKeys
+
+	mu       sync.Mutex
+	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
+	attached map[uint32]*inlineBuffer // read inline: the fast path decrypts for these
+
+	decMu sync.Mutex // the socket readers decrypt one at a time
+	ctx   *srtp.Context
+	off   bool
+	ok    bool // a packet has decrypted
+	fails int
+	hdr   rtp.Header
+	plain []byte
+	taken atomic.Uint64 // packets the fast path carried
+}
+
+func newFastPath(log *slog.Logger) *fastPath {
+	return &fastPath{
+		log:      log,
+		pending:  make(map[uint32]*inlineBuffer),
+		attached: make(map[uint32]*inlineBuffer),
+		plain:    make([]byte, maxPacket),
+	}
+}
+
+// buffer is the connection's webrtc.SettingEngine.BufferFactory.
+func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWriteCloser {
+	b := packetio.NewBuffer()
+	if kind != packetio.RTPBufferPacket {
+		b.SetLimitSize(rtcpBufferLimit)
+		return b
+	}
+	b.SetLimitSize(rtpBufferLimit)
+	in := &inlineBuffer{Buffer: b, closed: make(chan struct{})}
+	f.mu.Lock()
+	// Bounded: one per SSRC the connection receives, removed when the
+	// stream closes.
+	f.pending[ssrc] = in
+	f.mu.Unlock()
+	in.forget = func() {
+		f.mu.Lock()
+		if f.pending[ssrc] == in {
+			delete(f.pending, ssrc)
+		}
+		if f.attached[ssrc] == in {
+			delete(f.attached, ssrc)
+		}
+		f.mu.Unlock()
+	}
+	return in
+}
+
+// attach makes readOne the reader of ssrc's stream (see
+// inlineBuffer.attach) and hands the stream to the fast path. It returns
+// nil when the connection made no such buffer.
+func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
+	f.mu.Lock()
+	b := f.pending[ssrc]
+	delete(f.pending, ssrc)
+	f.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	closed := b.attach(readOne)
+	f.mu.Lock()
+	select {
+	case <-closed:
+	default:
+		f.attached[ssrc] = b
+	}
+	f.mu.Unlock()
+	return closed
+}
+
+// take handles one datagram read from the connection's socket: true when
+// it was an SRTP packet of an attached stream, decrypted and forwarded;
+// false leaves it to Pion.
+func (f *fastPath) take(p []byte) bool {
+	if f == nil { // a subscriber connection's socket
+		return false
+	}
+	// RTP, not RTCP (RFC 5761: payload types 64-95 with the marker bit).
+	if len(p) < 12 || p[0]&0xc0 != 0x80 || (p[1] >= 192 && p[1] <= 223) {
+		return false
+	}
+	ssrc := binary.BigEndian.Uint32(p[8:12])
+	f.mu.Lock()
+	b := f.attached[ssrc]
+	f.mu.Unlock()
+	if b == nil {
+		return false
+	}
+	f.decMu.Lock()
+	defer f.decMu.Unlock()
+	if f.off {
+		return false
+	}
+	if f.ctx == nil {
+		ctx, err := f.keys.remoteContext()
+		if err != nil {
+			f.off = true
+			f.log.Warn("media fast path off: no srtp keys", "err", err)
+			return false
+		}
+		f.ctx = ctx
+	}
+	plain, err := f.ctx.DecryptRTP(f.plain, p, &f.hdr)
+	if err != nil {
+		if !f.ok {
+			if f.fails++; f.fails >= fastFailLimit {
+				f.off = true
+				f.log.Warn("media fast path off: packets do not decrypt", "err", err)
+			}
+		}
+		return false
+	}
+	f.ok = true
+	f.taken.Add(1)
+	_, _ = b.Write(plain)
+	return true
+}
+
+// inlineBuffer is a stream's SRTP read buffer (a packetio.Buffer) that,
+// once a reader is attached, has whoever writes to it (the fast path, or
+// Pion's SRTP session for packets already on their way) drain it through
+// the reader.
+type inlineBuffer struct {
+	*packetio.Buffer
+	forget    func()
+	closeOnce sync.Once
+	closed    chan struct{}
+
+	mu    sync.Mutex
+	drain func()
+
+	readMu sync.Mutex // one drain at a time
+}
+
+// Write buffers p and, when a reader is attached, drains the buffer
+// through it on the calling goroutine.
+func (b *inlineBuffer) Write(p []byte) (int, error) {
+	n, err := b.Buffer.Write(p)
+	if err != nil {
+		return n, err
+	}
+	b.mu.Lock()
+	drain := b.drain
+	b.mu.Unlock()
+	if drain != nil {
+		b.readMu.Lock()
+		drain()
+		b.readMu.Unlock()
+	}
+	return n, nil
+}
+
+// attach makes readOne the buffer's reader: it is called on the writer's
+// goroutine while the buffer holds data, and must read one packet through
+// the track (which ends up in Read) and handle it, reporting false when
+// the track has ended. attach drains what is already buffered, then
+// returns a channel closed when the stream closes.
+func (b *inlineBuffer) attach(readOne func() bool) <-chan struct{} {
+	ended := false
+	drain := func() {
+		for !ended && b.Buffer.Size() > 0 {
+			if !readOne() {
+				ended = true
+			}
+		}
+	}
+	b.readMu.Lock()
+	b.mu.Lock()
+	b.drain = drain
+	b.mu.Unlock()
+	drain()
+	b.readMu.Unlock()
+	return b.closed
+}
+
+// Close closes the buffer and tells the attached reader.
+func (b *inlineBuffer) Close() error {
+	b.closeOnce.Do(func() {
+		close(b.closed)
+		b.forget()
+	})
+	return b.Buffer.Close()
+}

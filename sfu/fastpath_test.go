@@ -1,0 +1,124 @@
+package sfu
+
+import (
+	"crypto/rand"
+	"log/slog"
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
+	"github.com/pion/transport/v4/packetio"
+)
+
+// checkFastPath fails t unless the fast path carried all but each
+// stream's first packets of what the room's publishers sent.
+func checkFastPath(t *testing.T, room *Room) {
+	t.Helper()
+	ps, ts := room.snapshot()
+	for _, p := range ps {
+		fast, all := p.fast.taken.Load(), received(ts, p)
+		t.Logf("%s: %d of %d received packets on the fast path", p.id, fast, all)
+		if all < 300 || fast < all*9/10 {
+			t.Errorf("%s: %d of %d packets on the fast path, want at least 90%%", p.id, fast, all)
+		}
+	}
+}
+
+// received is how many packets the server read from p's published layers.
+func received(ts []*upTrack, p *Participant) uint64 {
+	var n uint64
+	for _, t := range ts {
+		if t.owner != p {
+			continue
+		}
+		for i := range t.layers {
+			if l := t.layers[i].Load(); l != nil {
+				l.mu.Lock()
+				n += l.stats.packets
+				l.mu.Unlock()
+			}
+		}
+	}
+	return n
+}
+
+// attachedFastPath returns a fast path with keys no peer has and an
+// attached stream of ssrc whose reader counts what it reads.
+func attachedFastPath(t *testing.T, ssrc uint32) (*fastPath, *int) {
+	t.Helper()
+	f := newFastPath(slog.New(slog.DiscardHandler))
+	secret := make([]byte, 48)
+	cr := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	_, _ = rand.Read(cr)
+	f.keys.masterSecret, f.keys.clientRandom = secret, cr
+	f.keys.hello, f.keys.profile, f.keys.suite = true, srtp.ProtectionProfileAeadAes128Gcm, 0xc02b
+	rw := f.buffer(packetio.RTPBufferPacket, ssrc)
+	b, _ := rw.(*inlineBuffer)
+	reads := 0
+	buf := make([]byte, maxPacket)
+	if f.attach(ssrc, func() bool {
+		if _, err := b.Read(buf); err != nil {
+			return false
+		}
+		reads++
+		return true
+	}) == nil {
+		t.Fatal("attach: no buffer")
+	}
+	return f, &reads
+}
+
+// sealed is an SRTP packet of ssrc under ctx.
+func sealed(t *testing.T, ctx *srtp.Context, ssrc uint32, seq uint16) []byte {
+	t.Helper()
+	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: 3000, SSRC: ssrc}, Payload: make([]byte, 100)}
+	raw, err := pkt.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ctx.EncryptRTP(nil, raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Packets the connection's keys decrypt are read inline; packets they do
+// not are left to Pion, and a connection whose first packets never
+// decrypt has its fast path turned off.
+func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
+	f, reads := attachedFastPath(t, 7)
+	own, err := f.keys.remoteContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.take(sealed(t, own, 7, 1)) || *reads != 1 {
+		t.Fatalf("a packet under the connection's keys: reads %d, want taken and read", *reads)
+	}
+	if f.take(sealed(t, own, 8, 1)) {
+		t.Error("a packet of a stream not attached was taken")
+	}
+	if f.take([]byte{0x80, 200, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7}) {
+		t.Error("an RTCP packet was taken")
+	}
+
+	g, reads := attachedFastPath(t, 7)
+	key, salt := make([]byte, 16), make([]byte, 12)
+	other, err := srtp.CreateContext(key, salt, srtp.ProtectionProfileAeadAes128Gcm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range fastFailLimit {
+		if g.take(sealed(t, other, 7, uint16(i))) {
+			t.Fatal("a packet under other keys was taken")
+		}
+	}
+	mine, err := g.keys.remoteContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.take(sealed(t, mine, 7, 10)) || *reads != 0 {
+		t.Error("the fast path still takes packets after its first ones failed")
+	}
+}
