@@ -24,11 +24,15 @@ import (
 // interceptors (NACK generation, receiver reports, transport-wide feedback)
 // and forwards it before the reader takes the next datagram.
 //
-// Pion keeps everything else: STUN, DTLS, RTCP, and the first packets of
-// each stream (from which it learns the stream and fires OnTrack), until
-// the layer's reader attaches to the stream's buffer. A packet the fast
-// path cannot decrypt goes to Pion too, and if the first ones fail, the
-// connection's fast path turns itself off.
+// Pion keeps everything else: STUN, DTLS, RTCP, retransmissions on RTX
+// streams, and the first packets of each stream (from which it learns the
+// stream and fires OnTrack), until the layer's reader attaches to the
+// stream's buffer. If the connection's first packets do not decrypt, they
+// go to Pion and the fast path turns itself off. Once one has decrypted,
+// the fast path drops what does not: a forgery, or a replay (it keeps a
+// replay window, which Pion's own path does not; Pion also checks a
+// datagram's source against the ICE candidates, which the fast path leaves
+// to the SRTP authentication and the replay window).
 
 // Buffer limits, as Pion's own.
 const (
@@ -39,6 +43,11 @@ const (
 // fastFailLimit is how many packets may fail to decrypt before the first
 // success turns the fast path off for the connection.
 const fastFailLimit = 3
+
+// replayWindow is how many packets back the fast path still takes a packet
+// it has not seen (a late retransmission on the stream itself), and
+// refuses one it has.
+const replayWindow = 1024
 
 // fastPath is the receive fast path of one publisher connection.
 type fastPath struct {
@@ -151,11 +160,15 @@ func (f *fastPath) take(p []byte) bool {
 	}
 	plain, err := f.ctx.DecryptRTP(f.plain, p, &f.hdr)
 	if err != nil {
-		if !f.ok {
-			if f.fails++; f.fails >= fastFailLimit {
-				f.off = true
-				f.log.Warn("media fast path off: packets do not decrypt", "err", err)
-			}
+		if f.ok {
+			// A forgery, a replay or a packet older than the replay
+			// window: dropped, as Pion would. (Handing it to Pion would
+			// not help: its context has not followed the stream.)
+			return true
+		}
+		if f.fails++; f.fails >= fastFailLimit {
+			f.off = true
+			f.log.Warn("media fast path off: packets do not decrypt", "err", err)
 		}
 		return false
 	}

@@ -84,17 +84,31 @@ func sealed(t *testing.T, ctx *srtp.Context, ssrc uint32, seq uint16) []byte {
 	return out
 }
 
-// Packets the connection's keys decrypt are read inline; packets they do
-// not are left to Pion, and a connection whose first packets never
-// decrypt has its fast path turned off.
+// Packets the connection's keys decrypt are read inline; a connection
+// whose first packets never decrypt leaves them to Pion and turns its fast
+// path off.
 func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
 	f, reads := attachedFastPath(t, 7)
 	own, err := f.keys.remoteContext()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.take(sealed(t, own, 7, 1)) || *reads != 1 {
+	first := sealed(t, own, 7, 5)
+	if !f.take(first) || *reads != 1 {
 		t.Fatalf("a packet under the connection's keys: reads %d, want taken and read", *reads)
+	}
+	// Once a packet has decrypted, a replay is dropped, a late packet not
+	// seen before (a retransmission) is read, a forgery is dropped.
+	if !f.take(first) || *reads != 1 {
+		t.Errorf("a replay: taken and read (%d reads), want taken and dropped", *reads)
+	}
+	if !f.take(sealed(t, own, 7, 2)) || *reads != 2 {
+		t.Errorf("a late packet: %d reads, want it read", *reads)
+	}
+	forged := sealed(t, own, 7, 6)
+	forged[20] ^= 1
+	if !f.take(forged) || *reads != 2 {
+		t.Errorf("a forged packet: %d reads, want it taken and dropped", *reads)
 	}
 	if f.take(sealed(t, own, 8, 1)) {
 		t.Error("a packet of a stream not attached was taken")

@@ -110,7 +110,7 @@ func prfHash(id dtls.CipherSuiteID) prf.HashFunc {
 }
 
 // remoteContext returns a context that decrypts what the DTLS client (the
-// remote peer) sends.
+// remote peer) sends, with a replay window.
 func (k *srtpKeys) remoteContext() (*srtp.Context, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -134,7 +134,7 @@ func (k *srtpKeys) remoteContext() (*srtp.Context, error) {
 	// client key, server key, client salt, server salt
 	key := material[:keyLen]
 	salt := material[2*keyLen : 2*keyLen+saltLen]
-	ctx, err := srtp.CreateContext(key, salt, k.profile)
+	ctx, err := srtp.CreateContext(key, salt, k.profile, srtp.SRTPReplayProtection(replayWindow))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoSRTPKeys, err)
 	}
