@@ -88,8 +88,11 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	in := &inlineBuffer{Buffer: b, closed: make(chan struct{})}
 	f.mu.Lock()
 	// Bounded: one per SSRC the connection receives, removed when the
-	// stream closes.
+	// stream closes. A new stream of an SSRC replaces the old at once:
+	// what arrives now is the new stream's, for Pion until its reader
+	// attaches.
 	f.pending[ssrc] = in
+	delete(f.attached, ssrc)
 	f.mu.Unlock()
 	in.forget = func() {
 		f.mu.Lock()

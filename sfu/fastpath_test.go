@@ -113,6 +113,12 @@ func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
 	if f.take(sealed(t, own, 8, 1)) {
 		t.Error("a packet of a stream not attached was taken")
 	}
+	// A new stream of the same SSRC (a track published again) is Pion's
+	// until its own reader attaches.
+	f.buffer(packetio.RTPBufferPacket, 7)
+	if f.take(sealed(t, own, 7, 20)) || *reads != 2 {
+		t.Errorf("a packet of a new, unattached stream: %d reads, want it left to Pion", *reads)
+	}
 	if f.take([]byte{0x80, 200, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7}) {
 		t.Error("an RTCP packet was taken")
 	}
