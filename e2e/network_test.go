@@ -357,6 +357,16 @@ func (v *netVisit) measure(t *testing.T, d time.Duration, want ...expectation) {
 		t.Log("server: " + names.Replace(l))
 	}
 	var failures []string
+	// The prisoner's media crossed the simulated network on the media
+	// server's receive fast path (the count lags by up to a stats
+	// interval, and each stream's first packets go Pion's way).
+	var sent uint64
+	for _, st := range v.pub.Stats() {
+		sent += st.Packets
+	}
+	if n := metricValue(t, v.srv, "gatehouse_sfu_fast_path_packets_total"); n < float64(sent)/2 {
+		failures = append(failures, fmt.Sprintf("%.0f of the prisoner's %d packets went through the media server's receive fast path, want more than half", n, sent))
+	}
 	for i, w := range want {
 		failures = append(failures, v.check(t, w, start, steadyFrom, end, before[i], after[i])...)
 	}
