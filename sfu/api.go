@@ -41,7 +41,7 @@ type apis struct {
 	me    *webrtc.MediaEngine
 	se    webrtc.SettingEngine
 	pubIR *interceptor.Registry
-	pub   *webrtc.API   // for tests: a publisher connection without the fast path
+	pub   *webrtc.API   // a publisher connection without the fast path
 	net   transport.Net // the network publisher connections' fast paths read; nil with mux
 	mux   io.Closer     // the shared UDP port, if any
 }

@@ -31,6 +31,9 @@ type Config struct {
 	// Net replaces the operating system's network, for tests over a
 	// simulated one (pion's vnet). Nil means the real network.
 	Net transport.Net
+	// NoFastPath turns the receive fast path (fastpath.go) off: Pion's own
+	// receive path carries every packet, as it does on a shared UDPPort.
+	NoFastPath bool
 
 	// Auditor receives refusals of monitors and recorders on legal calls
 	// and recording alarms. Nil only logs them (as errors).

@@ -129,6 +129,14 @@ func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	return closed
 }
 
+// count is how many packets the fast path carried; 0 when it is off.
+func (f *fastPath) count() uint64 {
+	if f == nil {
+		return 0
+	}
+	return f.taken.Load()
+}
+
 // take handles one datagram read from the connection's socket: true when
 // it was an SRTP packet of an attached stream, decrypted and forwarded;
 // false leaves it to Pion.

@@ -42,6 +42,22 @@ func received(ts []*upTrack, p *Participant) uint64 {
 	return n
 }
 
+// Switched off, the fast path takes nothing and Pion's own receive path
+// carries the media.
+func TestFastPathOffLeavesMediaToPion(t *testing.T) {
+	room, err := newTestSFUWith(t, Config{NoFastPath: true}).Room("r1", Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchangeAV(t, room, 60)
+	ps, _ := room.snapshot()
+	for _, p := range ps {
+		if p.fast != nil || p.fast.count() != 0 {
+			t.Errorf("%s: a fast path (%d packets) with it switched off", p.id, p.fast.count())
+		}
+	}
+}
+
 // attachedFastPath returns a fast path with keys no peer has and an
 // attached stream of ssrc whose reader counts what it reads.
 func attachedFastPath(t testing.TB, ssrc uint32) (*fastPath, *int) {

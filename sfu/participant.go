@@ -24,7 +24,8 @@ type Participant struct {
 	pub  *webrtc.PeerConnection
 	sub  *webrtc.PeerConnection
 	bwe  cc.BandwidthEstimator // of the subscriber connection
-	// fast is the publisher connection's receive fast path (fastpath.go).
+	// fast is the publisher connection's receive fast path (fastpath.go);
+	// nil when it is off.
 	fast *fastPath
 
 	// Set before the participant is in the room, then read only.
@@ -80,8 +81,12 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	}
 	p.sig.Store(&signallerBox{sig})
 	var err error
-	p.fast = newFastPath(p.log)
-	if p.pub, err = r.sfu.apis.publisher(p.fast).NewPeerConnection(webrtc.Configuration{}); err != nil {
+	api := r.sfu.apis.pub
+	if !r.sfu.cfg.NoFastPath {
+		p.fast = newFastPath(p.log)
+		api = r.sfu.apis.publisher(p.fast)
+	}
+	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {

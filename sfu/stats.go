@@ -82,7 +82,7 @@ func (r *Room) sample(ps []*Participant, tracks []*upTrack, now time.Time) {
 		}
 		m.ForwardedPackets.Add(float64(packets))
 		m.ForwardedBytes.Add(float64(bytes))
-		fast := p.fast.taken.Load()
+		fast := p.fast.count()
 		p.sampleMu.Lock()
 		m.FastPathPackets.Add(float64(fast - p.sampled.fast))
 		p.sampled.fast = fast

@@ -38,6 +38,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.UintVar(&portMin, "udp-port-min", 0, "lowest UDP port for media (0: any)")
 	fs.UintVar(&portMax, "udp-port-max", 0, "highest UDP port for media (0: any)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", cfg.UDPPort, "one UDP port for all media (an ICE UDP mux; 0: a port per connection, see --udp-port-min/max)")
+	fastPath := fs.Bool("media-fast-path", !cfg.NoMediaFastPath, "decrypt and forward received media on the socket's reader (false: Pion's own receive path, for comparison or if it misbehaves)")
 	turnFlags := addTURNFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: gatehouse [flags]\n\nRuns every Gatehouse role in one process (see --roles). Every flag can also be set by\nthe environment variable named beside it.\n\n")
@@ -78,6 +79,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 		return cfg, fmt.Errorf("udp port range %d-%d is not valid", portMin, portMax)
 	}
 	cfg.UDPPortMin, cfg.UDPPortMax = uint16(portMin), uint16(portMax)
+	cfg.NoMediaFastPath = !*fastPath
 	if err := turnFlags.apply(&cfg); err != nil {
 		return cfg, err
 	}

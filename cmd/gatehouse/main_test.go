@@ -18,12 +18,13 @@ import (
 
 func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	env := map[string]string{
-		"GATEHOUSE_ADDR":         "127.0.0.1:9999",
-		"GATEHOUSE_DATA_DIR":     "/srv/gatehouse",
-		"GATEHOUSE_DEMO":         "false",
-		"GATEHOUSE_DATABASE_URL": "postgres://gatehouse@db.internal/gatehouse",
-		"GATEHOUSE_UDP_PORT_MIN": "50000",
-		"GATEHOUSE_UDP_PORT_MAX": "50100",
+		"GATEHOUSE_ADDR":            "127.0.0.1:9999",
+		"GATEHOUSE_DATA_DIR":        "/srv/gatehouse",
+		"GATEHOUSE_DEMO":            "false",
+		"GATEHOUSE_DATABASE_URL":    "postgres://gatehouse@db.internal/gatehouse",
+		"GATEHOUSE_UDP_PORT_MIN":    "50000",
+		"GATEHOUSE_UDP_PORT_MAX":    "50100",
+		"GATEHOUSE_MEDIA_FAST_PATH": "false",
 	}
 	cfg, err := parseConfig([]string{"--data-dir", "from-flag"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
@@ -31,6 +32,12 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.Demo || cfg.UDPPortMin != 50000 || cfg.UDPPortMax != 50100 {
 		t.Fatalf("environment not applied: %+v", cfg)
+	}
+	if !cfg.NoMediaFastPath {
+		t.Fatal("GATEHOUSE_MEDIA_FAST_PATH=false not applied")
+	}
+	if def, err := parseConfig(nil, func(string) string { return "" }, io.Discard); err != nil || def.NoMediaFastPath {
+		t.Fatalf("the receive fast path is off by default (%v)", err)
 	}
 	if cfg.DatabaseURL != "postgres://gatehouse@db.internal/gatehouse" {
 		t.Fatalf("GATEHOUSE_DATABASE_URL not applied: %q", cfg.DatabaseURL)
@@ -43,7 +50,7 @@ func TestEveryFlagHasAnEnvironmentVariable(t *testing.T) {
 	if _, err := parseConfig([]string{"--help"}, func(string) string { return "" }, &help); err == nil {
 		t.Fatal("--help should stop parsing")
 	}
-	for _, name := range []string{"GATEHOUSE_ADDR", "GATEHOUSE_DATA_DIR", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_PUBLIC_URL", "GATEHOUSE_SECRET", "GATEHOUSE_LOG_LEVEL", "GATEHOUSE_DEMO", "GATEHOUSE_ICE_LOOPBACK_ONLY", "GATEHOUSE_ICE_PUBLIC_IPS", "GATEHOUSE_UDP_PORT_MIN", "GATEHOUSE_UDP_PORT_MAX"} {
+	for _, name := range []string{"GATEHOUSE_ADDR", "GATEHOUSE_DATA_DIR", "GATEHOUSE_DATABASE_URL", "GATEHOUSE_PUBLIC_URL", "GATEHOUSE_SECRET", "GATEHOUSE_LOG_LEVEL", "GATEHOUSE_DEMO", "GATEHOUSE_ICE_LOOPBACK_ONLY", "GATEHOUSE_ICE_PUBLIC_IPS", "GATEHOUSE_UDP_PORT_MIN", "GATEHOUSE_UDP_PORT_MAX", "GATEHOUSE_MEDIA_FAST_PATH"} {
 		if !strings.Contains(help.String(), name) {
 			t.Errorf("--help does not list %s", name)
 		}

@@ -43,6 +43,9 @@ type Config struct {
 	UDPPortMin, UDPPortMax uint16
 	// UDPPort, when not zero, carries all media on this one UDP port.
 	UDPPort int
+	// NoMediaFastPath leaves every received packet to Pion's own receive
+	// path (sfu.Config.NoFastPath).
+	NoMediaFastPath bool
 	// Clock is the source of time; nil means the system clock.
 	Clock clock.Clock
 	// MediaNet replaces the operating system's network for the media
@@ -128,6 +131,7 @@ func (c Config) mediaConfig() sfu.Config {
 		UDPPortMax:   c.UDPPortMax,
 		UDPPort:      c.UDPPort,
 		Net:          c.MediaNet,
+		NoFastPath:   c.NoMediaFastPath,
 
 		RecordingsDir: c.recordingsDir(),
 	}
