@@ -42,8 +42,10 @@ type apis struct {
 	se    webrtc.SettingEngine
 	pubIR *interceptor.Registry
 	pub   *webrtc.API   // a publisher connection without the fast path
-	net   transport.Net // the network publisher connections' fast paths read; nil with mux
+	net   transport.Net // the network of connections' own sockets; nil on a shared port
 	mux   io.Closer     // the shared UDP port, if any
+	// shared routes the shared port's datagrams to publishers' fast paths.
+	shared *fastPaths
 }
 
 func newAPIs(cfg Config) (*apis, error) {
@@ -55,17 +57,23 @@ func newAPIs(cfg Config) (*apis, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := cfg.Net
+	if base == nil {
+		if base, err = stdnet.NewNet(); err != nil {
+			return nil, fmt.Errorf("network: %w", err)
+		}
+	}
 	var mux *ice.MultiUDPMuxDefault
+	var shared *fastPaths
 	if cfg.UDPPort != 0 {
+		shared = newFastPaths()
 		opts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4, ice.NetworkTypeUDP6)}
 		if cfg.LoopbackOnly {
 			opts = append(opts, ice.UDPMuxFromPortWithLoopback(),
 				ice.UDPMuxFromPortWithIPFilter(func(ip net.IP) bool { return ip.IsLoopback() }),
 				ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" }))
 		}
-		if cfg.Net != nil {
-			opts = append(opts, ice.UDPMuxFromPortWithNet(cfg.Net))
-		}
+		opts = append(opts, ice.UDPMuxFromPortWithNet(fastNet{Net: base, tk: shared}))
 		if mux, err = ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...); err != nil {
 			return nil, fmt.Errorf("media port %d: %w", cfg.UDPPort, err)
 		}
@@ -88,29 +96,25 @@ func newAPIs(cfg Config) (*apis, error) {
 	}
 	ir.Add(fb)
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: cfg.Net}
+	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base}
 	if mux != nil {
-		a.mux, a.net = mux, nil
-	} else if a.net == nil {
-		if a.net, err = stdnet.NewNet(); err != nil {
-			return nil, fmt.Errorf("network: %w", err)
-		}
+		a.mux, a.net, a.shared = mux, nil, shared
 	}
 	return a, nil
 }
 
 // publisher returns the API of one publisher connection: the shared
 // publisher settings, with the connection's receive fast path
-// (fastpath.go) given its sockets, its SRTP read buffers and its DTLS
-// secrets. On a shared UDP port (an ICE mux) the fast path gets no socket
-// and Pion's own path carries the media.
+// (fastpath.go) given its sockets (on a shared UDP port, the port's
+// router gives it its streams' datagrams), its SRTP read buffers and its
+// DTLS secrets.
 func (a *apis) publisher(fp *fastPath) *webrtc.API {
 	se := a.se
 	se.BufferFactory = fp.buffer
 	se.SetDTLSKeyLogWriter(&fp.keys)
 	se.SetDTLSServerHelloMessageHook(fp.keys.serverHello)
 	if a.net != nil {
-		se.SetNet(fastNet{Net: a.net, fp: fp})
+		se.SetNet(fastNet{Net: a.net, tk: fp})
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(a.pubIR), webrtc.WithSettingEngine(se))
 }

@@ -32,7 +32,7 @@ type Config struct {
 	// simulated one (pion's vnet). Nil means the real network.
 	Net transport.Net
 	// NoFastPath turns the receive fast path (fastpath.go) off: Pion's own
-	// receive path carries every packet, as it does on a shared UDPPort.
+	// receive path carries every packet.
 	NoFastPath bool
 
 	// Auditor receives refusals of monitors and recorders on legal calls

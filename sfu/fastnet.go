@@ -8,15 +8,22 @@ import (
 	"github.com/pion/transport/v4"
 )
 
-// fastNet is the network of one connection: the server's own (the
-// operating system's, or a simulated one in tests), whose UDP sockets
-// hand each datagram they read to a publisher connection's fast path
-// first (fastpath.go; fp is nil on subscriber connections), and whose
-// operating system sockets move datagrams with raw system calls
-// (fastnet_linux.go).
+// fastNet is the network of one connection, or of the shared UDP port:
+// the server's own (the operating system's, or a simulated one in tests),
+// whose UDP sockets hand each datagram they read to a taker first (a
+// publisher connection's fast path, fastpath.go, or the shared port's
+// router; nil on subscriber connections), and whose operating system
+// sockets move datagrams with raw system calls (fastnet_linux.go).
 type fastNet struct {
 	transport.Net
-	fp *fastPath
+	tk taker
+}
+
+// taker is where a socket's reader hands each datagram first: a publisher
+// connection's fast path, or the shared port's router (fastpaths.go).
+type taker interface {
+	// take reports whether it took p; false leaves p to Pion.
+	take(p []byte) bool
 }
 
 // ListenUDP implements transport.Net.
@@ -25,7 +32,7 @@ func (n fastNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 	if err != nil {
 		return nil, err
 	}
-	fc := &fastConn{UDPConn: c, fp: n.fp}
+	fc := &fastConn{UDPConn: c, tk: n.tk}
 	if uc, ok := c.(*net.UDPConn); ok {
 		return newFastUDPConn(fc, uc)
 	}
@@ -36,14 +43,16 @@ func (n fastNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 // datagrams the fast path leaves to Pion.
 type fastConn struct {
 	transport.UDPConn
-	fp *fastPath
+	tk taker // nil: everything is Pion's
 }
+
+func (c *fastConn) take(p []byte) bool { return c.tk != nil && c.tk.take(p) }
 
 // ReadFrom implements net.PacketConn.
 func (c *fastConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.UDPConn.ReadFrom(p)
-		if err != nil || !c.fp.take(p[:n]) {
+		if err != nil || !c.take(p[:n]) {
 			return n, addr, err
 		}
 	}

@@ -83,7 +83,7 @@ func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			c.rerr = nil
 			return 0, netip.AddrPort{}, err
 		}
-		if !c.fp.take(p[:c.rn]) {
+		if !c.take(p[:c.rn]) {
 			return c.rn, c.rfrom, nil
 		}
 	}

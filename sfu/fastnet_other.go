@@ -25,7 +25,7 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	for {
 		n, addr, err := c.uc.ReadFromUDPAddrPort(p)
-		if err != nil || !c.fp.take(p[:n]) {
+		if err != nil || !c.take(p[:n]) {
 			return n, addr, err
 		}
 	}

@@ -22,7 +22,10 @@ import (
 // connection's own keys (srtpkeys.go) and writes it into that stream's SRTP
 // read buffer, an inlineBuffer, which reads it through the track's
 // interceptors (NACK generation, receiver reports, transport-wide feedback)
-// and forwards it before the reader takes the next datagram.
+// and forwards it before the reader takes the next datagram. On a UDP port
+// every connection shares (Config.UDPPort), the port's reader (Pion's ICE
+// mux) hands each datagram to the fast path of the stream whose SSRC it
+// carries (fastpaths.go).
 //
 // Pion keeps everything else: STUN, DTLS, RTCP, retransmissions on RTX
 // streams, and the first packets of each stream (from which it learns the
@@ -51,8 +54,9 @@ const replayWindow = 1024
 
 // fastPath is the receive fast path of one publisher connection.
 type fastPath struct {
-	log  *slog.Logger
-	keys srtpKeys
+	log    *slog.Logger
+	keys   srtpKeys
+	shared *fastPaths // the shared UDP port's router, if the connection is on it
 
 	mu       sync.Mutex
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
@@ -68,9 +72,10 @@ type fastPath struct {
 	taken atomic.Uint64 // packets the fast path carried
 }
 
-func newFastPath(log *slog.Logger) *fastPath {
+func newFastPath(log *slog.Logger, shared *fastPaths) *fastPath {
 	return &fastPath{
 		log:      log,
+		shared:   shared,
 		pending:  make(map[uint32]*inlineBuffer),
 		attached: make(map[uint32]*inlineBuffer),
 		plain:    make([]byte, maxPacket),
@@ -92,7 +97,7 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	// what arrives now is the new stream's, for Pion until its reader
 	// attaches.
 	f.pending[ssrc] = in
-	delete(f.attached, ssrc)
+	f.detach(ssrc)
 	f.mu.Unlock()
 	in.forget = func() {
 		f.mu.Lock()
@@ -100,7 +105,7 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 			delete(f.pending, ssrc)
 		}
 		if f.attached[ssrc] == in {
-			delete(f.attached, ssrc)
+			f.detach(ssrc)
 		}
 		f.mu.Unlock()
 	}
@@ -124,9 +129,23 @@ func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	case <-closed:
 	default:
 		f.attached[ssrc] = b
+		if f.shared != nil {
+			f.shared.claim(ssrc, f)
+		}
 	}
 	f.mu.Unlock()
 	return closed
+}
+
+// detach takes ssrc's stream off the fast path; f.mu is held.
+func (f *fastPath) detach(ssrc uint32) {
+	if _, ok := f.attached[ssrc]; !ok {
+		return
+	}
+	delete(f.attached, ssrc)
+	if f.shared != nil {
+		f.shared.release(ssrc, f)
+	}
 }
 
 // count is how many packets the fast path carried; 0 when it is off.
@@ -141,14 +160,13 @@ func (f *fastPath) count() uint64 {
 // it was an SRTP packet of an attached stream, decrypted and forwarded;
 // false leaves it to Pion.
 func (f *fastPath) take(p []byte) bool {
-	if f == nil { // a subscriber connection's socket
+	if f == nil {
 		return false
 	}
-	// RTP, not RTCP (RFC 5761: payload types 64-95 with the marker bit).
-	if len(p) < 12 || p[0]&0xc0 != 0x80 || (p[1] >= 192 && p[1] <= 223) {
+	ssrc, ok := rtpSSRC(p)
+	if !ok {
 		return false
 	}
-	ssrc := binary.BigEndian.Uint32(p[8:12])
 	f.mu.Lock()
 	b := f.attached[ssrc]
 	f.mu.Unlock()
@@ -187,6 +205,15 @@ func (f *fastPath) take(p []byte) bool {
 	f.taken.Add(1)
 	_, _ = b.Write(plain)
 	return true
+}
+
+// rtpSSRC returns the SSRC of an RTP packet; false for anything else
+// (RTCP: RFC 5761, payload types 64-95 with the marker bit).
+func rtpSSRC(p []byte) (uint32, bool) {
+	if len(p) < 12 || p[0]&0xc0 != 0x80 || (p[1] >= 192 && p[1] <= 223) {
+		return 0, false
+	}
+	return binary.BigEndian.Uint32(p[8:12]), true
 }
 
 // inlineBuffer is a stream's SRTP read buffer (a packetio.Buffer) that,

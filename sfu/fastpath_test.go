@@ -62,7 +62,7 @@ func TestFastPathOffLeavesMediaToPion(t *testing.T) {
 // attached stream of ssrc whose reader counts what it reads.
 func attachedFastPath(t testing.TB, ssrc uint32) (*fastPath, *int) {
 	t.Helper()
-	f := newFastPath(slog.New(slog.DiscardHandler))
+	f := newFastPath(slog.New(slog.DiscardHandler), nil)
 	secret := make([]byte, 48)
 	cr := make([]byte, 32)
 	_, _ = rand.Read(secret)
@@ -193,5 +193,38 @@ func BenchmarkFastPathTake(b *testing.B) {
 		if !f.take(pkts[i%ring]) {
 			b.Fatal("not taken")
 		}
+	}
+}
+
+// On a shared port, a datagram goes to the fast path whose stream claims
+// its SSRC; an SSRC two connections claim goes to neither (Pion's mux
+// routes by address), until one lets go.
+func TestSharedPortRoutesBySSRCUnlessTwoClaimIt(t *testing.T) {
+	s := newFastPaths()
+	f, fReads := attachedFastPath(t, 7)
+	g, gReads := attachedFastPath(t, 7)
+	fCtx, err := f.keys.remoteContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gCtx, err := g.keys.remoteContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.claim(7, f)
+	if !s.take(sealed(t, fCtx, 7, 1)) || *fReads != 1 {
+		t.Fatalf("a claimed SSRC: %d reads, want routed and read", *fReads)
+	}
+	s.claim(7, g)
+	if s.take(sealed(t, gCtx, 7, 1)) || s.take(sealed(t, fCtx, 7, 2)) {
+		t.Error("an SSRC two connections claim was routed")
+	}
+	s.release(7, f)
+	if !s.take(sealed(t, gCtx, 7, 2)) || *gReads != 1 {
+		t.Errorf("after one let go: %d reads at the other, want 1", *gReads)
+	}
+	s.release(7, g)
+	if s.take(sealed(t, gCtx, 7, 3)) || len(s.claims) != 0 {
+		t.Errorf("an SSRC nobody claims was routed, or left a claim (%d)", len(s.claims))
 	}
 }

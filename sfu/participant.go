@@ -83,7 +83,7 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	var err error
 	api := r.sfu.apis.pub
 	if !r.sfu.cfg.NoFastPath {
-		p.fast = newFastPath(p.log)
+		p.fast = newFastPath(p.log, r.sfu.apis.shared)
 		api = r.sfu.apis.publisher(p.fast)
 	}
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
