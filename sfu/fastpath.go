@@ -16,13 +16,16 @@ import (
 // goroutine: the ICE socket's reader, the DTLS/SRTP demultiplexer, the SRTP
 // session's reader (which decrypts), and the track's reader, which forwards
 // it. On a media server most of the CPU then goes to the wake-ups, not to
-// the packets. A publisher connection's fast path removes all three
-// hand-offs: its sockets' reader (Pion's ICE goroutine, reading through
-// fastConn) decrypts an SRTP packet of a stream we already forward with the
-// connection's own keys (srtpkeys.go) and writes it into that stream's SRTP
-// read buffer, an inlineBuffer, which reads it through the track's
-// interceptors (NACK generation, receiver reports, transport-wide feedback)
-// and forwards it before the reader takes the next datagram. On a UDP port
+// the packets. A publisher connection's fast path removes the first two
+// hand-offs, and the third for audio: its sockets' reader (Pion's ICE
+// goroutine, reading through fastConn) decrypts an SRTP packet of a stream
+// we already forward with the connection's own keys (srtpkeys.go) and
+// writes it into that stream's SRTP read buffer, an inlineBuffer. An audio
+// stream's buffer reads it at once through the track's interceptors (NACK
+// generation, receiver reports, transport-wide feedback) and forwards it
+// before the reader takes the next datagram; a video layer's reader wakes
+// for it, so that forwarding a key frame to every subscriber holds up
+// neither the audio nor the other layers. On a UDP port
 // every connection shares (Config.UDPPort), the port's reader (Pion's ICE
 // mux) hands each datagram to the fast path of the stream whose SSRC it
 // carries (fastpaths.go).
@@ -112,9 +115,13 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	return in
 }
 
-// attach makes readOne the reader of ssrc's stream (see
-// inlineBuffer.attach) and hands the stream to the fast path. It returns
-// nil when the connection made no such buffer.
+// attach hands ssrc's stream to the fast path. With readOne, the stream
+// is read inline (inlineBuffer.attach): readOne runs on the goroutine that
+// decrypts, and attach returns a channel closed when the stream closes.
+// Without, the stream's own reader goes on reading its buffer (one
+// hand-off per packet, and no stream's forwarding holds up another's),
+// and attach returns nil, as it does when the connection made no such
+// buffer.
 func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	f.mu.Lock()
 	b := f.pending[ssrc]
@@ -123,10 +130,13 @@ func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	if b == nil {
 		return nil
 	}
-	closed := b.attach(readOne)
+	var closed <-chan struct{}
+	if readOne != nil {
+		closed = b.attach(readOne)
+	}
 	f.mu.Lock()
 	select {
-	case <-closed:
+	case <-b.closed:
 	default:
 		f.attached[ssrc] = b
 		if f.shared != nil {

@@ -43,9 +43,11 @@ type recvStats struct {
 	sampledExpected              uint32
 }
 
-// read forwards the layer's packets until its track ends: on the goroutine
-// that reads them from the socket (fastpath.go) when the publisher
-// connection has a fast path, else on this one.
+// read forwards the layer's packets until its track ends. With the
+// publisher connection's fast path (fastpath.go), audio is forwarded on
+// the goroutine that reads and decrypts it, and video here: forwarding a
+// key frame to every subscriber then holds up neither the connection's
+// audio nor its other layers.
 func (l *upLayer) read() {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
@@ -60,7 +62,11 @@ func (l *upLayer) read() {
 		return true
 	}
 	if fp := t.owner.fast; fp != nil {
-		if closed := fp.attach(l.ssrc, readOne); closed != nil {
+		var inline func() bool
+		if !video {
+			inline = readOne
+		}
+		if closed := fp.attach(l.ssrc, inline); closed != nil {
 			<-closed
 			return
 		}
