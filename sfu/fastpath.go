@@ -63,7 +63,7 @@ type fastPath struct {
 
 	mu       sync.Mutex
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
-	attached map[uint32]*inlineBuffer // read inline: the fast path decrypts for these
+	attached map[uint32]*inlineBuffer // the fast path decrypts for these (audio's are read inline)
 
 	decMu sync.Mutex // the socket readers decrypt one at a time
 	ctx   *srtp.Context
@@ -167,8 +167,9 @@ func (f *fastPath) count() uint64 {
 }
 
 // take handles one datagram read from the connection's socket: true when
-// it was an SRTP packet of an attached stream, decrypted and forwarded;
-// false leaves it to Pion.
+// it was an SRTP packet of an attached stream, decrypted and written to the
+// stream's buffer (and, for audio, forwarded), or dropped as a forgery or
+// replay; false leaves it to Pion.
 func (f *fastPath) take(p []byte) bool {
 	if f == nil {
 		return false
