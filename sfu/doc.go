@@ -6,12 +6,18 @@
 // on which the server always offers and sends everyone else's tracks. With
 // exactly one offerer per connection, renegotiation can never collide.
 //
-// Every published track is read once and written to one shared local track
-// bound to each subscriber's connection. Loss recovery rides on Pion's
-// default interceptors: NACKs from subscribers are answered from the send
-// buffer (RFC 4585), NACKs are generated towards publishers, and picture loss
-// indications (PLI, RFC 4585 section 6.3.1) are forwarded to the publisher,
-// throttled.
+// Every published track (one to three simulcast layers) is read once per
+// layer into a packet cache and written to a downtrack per subscriber,
+// which rewrites sequence numbers and timestamps so that layer switches are
+// seamless (downtrack.go). Received packets take the receive fast path
+// (fastpath.go): a publisher connection's socket reader decrypts them with
+// the connection's own SRTP keys, forwards audio at once and wakes the
+// layer's reader for video, instead of Pion's four goroutine hand-offs.
+// NACKs from subscribers are answered from the packet cache, NACKs are
+// generated towards publishers, and picture loss indications are forwarded
+// to the publisher, throttled. Each subscriber connection's bandwidth
+// estimate (GCC over transport-wide feedback) decides its layers
+// (allocate.go).
 //
 // The package knows nothing of bookings, HTTP or the signalling wire format:
 // it talks to its caller through the small Signaller interface.
