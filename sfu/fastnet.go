@@ -39,8 +39,8 @@ func (n fastNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 	return fc, nil
 }
 
-// fastConn is a socket of a publisher connection: ReadFrom returns only the
-// datagrams the fast path leaves to Pion.
+// fastConn is a media socket: ReadFrom returns only the datagrams its
+// taker leaves to Pion (all of them on a subscriber connection).
 type fastConn struct {
 	transport.UDPConn
 	tk taker // nil: everything is Pion's
