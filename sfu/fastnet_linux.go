@@ -55,15 +55,17 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 		c.v6 = la.IP.To4() == nil
 	}
 	c.readFn = func(fd uintptr) bool {
-		n, from, err := udpraw.RecvFrom(int(fd), c.rbuf, &c.sa)
-		if errors.Is(err, unix.EAGAIN) {
-			return false // wait in the poller
+		for {
+			n, from, err := udpraw.RecvFrom(int(fd), c.rbuf, &c.sa)
+			if errors.Is(err, unix.EINTR) {
+				continue // the datagram is still there: waiting for the next would strand it
+			}
+			if errors.Is(err, unix.EAGAIN) {
+				return false // wait in the poller
+			}
+			c.rn, c.rfrom, c.rerr = n, from, err
+			return true
 		}
-		if errors.Is(err, unix.EINTR) {
-			return false
-		}
-		c.rn, c.rfrom, c.rerr = n, from, err
-		return true
 	}
 	return c, nil
 }
