@@ -51,3 +51,6 @@ func (c *packetCache) get(seq uint16, dst []byte) int {
 	}
 	return copy(dst, c.data[i*maxPacket:i*maxPacket+n])
 }
+
+// size is how many packets the cache keeps.
+func (c *packetCache) size() int { return len(c.lens) }

@@ -17,15 +17,17 @@ import (
 // session's reader (which decrypts), and the track's reader, which forwards
 // it. On a media server most of the CPU then goes to the wake-ups, not to
 // the packets. A publisher connection's fast path removes the first two
-// hand-offs, and the third for audio: its sockets' reader (Pion's ICE
-// goroutine, reading through fastConn) decrypts an SRTP packet of a stream
-// we already forward with the connection's own keys (srtpkeys.go) and
-// writes it into that stream's SRTP read buffer, an inlineBuffer. An audio
-// stream's buffer reads it at once through the track's interceptors (NACK
-// generation, receiver reports, transport-wide feedback) and forwards it
-// before the reader takes the next datagram; a video layer's reader wakes
-// for it, so that forwarding a key frame to every subscriber holds up
-// neither the audio nor the other layers. On a UDP port
+// hand-offs, and the third: its sockets' reader (Pion's ICE goroutine,
+// reading through fastConn) decrypts an SRTP packet of a stream we already
+// forward with the connection's own keys (srtpkeys.go) and writes it into
+// that stream's SRTP read buffer, an inlineBuffer, which reads it at once
+// through the track's interceptors (NACK generation, receiver reports,
+// transport-wide feedback, whose arrival times are then the socket's)
+// before the reader takes the next datagram. Audio is forwarded there too,
+// and so is video while its track has one subscriber; for more, the
+// layer's own goroutine forwards it (handoff.go), so that forwarding a key
+// frame to every subscriber holds up neither the audio nor the other
+// layers. On a UDP port
 // every connection shares (Config.UDPPort), the port's reader (Pion's ICE
 // mux) hands each datagram to the fast path of the stream whose SSRC it
 // carries (fastpaths.go).
@@ -115,13 +117,11 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	return in
 }
 
-// attach hands ssrc's stream to the fast path. With readOne, the stream
-// is read inline (inlineBuffer.attach): readOne runs on the goroutine that
-// decrypts, and attach returns a channel closed when the stream closes.
-// Without, the stream's own reader goes on reading its buffer (one
-// hand-off per packet, and no stream's forwarding holds up another's),
-// and attach returns nil, as it does when the connection made no such
-// buffer.
+// attach hands ssrc's stream to the fast path, read inline
+// (inlineBuffer.attach): readOne runs on the goroutine that decrypts.
+// attach returns a channel closed when the stream closes, or nil when the
+// connection made no such buffer (its fast path is off): the stream's
+// own reader then reads it.
 func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	f.mu.Lock()
 	b := f.pending[ssrc]
@@ -130,10 +130,7 @@ func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	if b == nil {
 		return nil
 	}
-	var closed <-chan struct{}
-	if readOne != nil {
-		closed = b.attach(readOne)
-	}
+	closed := b.attach(readOne)
 	f.mu.Lock()
 	select {
 	case <-b.closed:

@@ -19,6 +19,10 @@ type upLayer struct {
 	remote *webrtc.TrackRemote
 	ssrc   uint32
 	cache  *packetCache
+	// hand carries video to this layer's goroutine to forward when the
+	// track has many subscribers (handoff.go); nil when that goroutine
+	// reads the layer itself. Set before the layer is read.
+	hand *handoff
 
 	lastPLI atomic.Int64 // unix nanoseconds
 	rate    atomic.Int64 // bit/s over the last sampling interval
@@ -44,10 +48,12 @@ type recvStats struct {
 }
 
 // read forwards the layer's packets until its track ends. With the
-// publisher connection's fast path (fastpath.go), audio is forwarded on
-// the goroutine that reads and decrypts it, and video here: forwarding a
-// key frame to every subscriber then holds up neither the connection's
-// audio nor its other layers.
+// publisher connection's fast path (fastpath.go), packets are read on the
+// goroutine that reads and decrypts them; audio is forwarded there too,
+// and so is video while the track has at most inlineFanOut subscribers.
+// Beyond that, video is forwarded here (handoff.go): forwarding a key
+// frame to every subscriber then holds up neither the connection's audio
+// nor its other layers.
 func (l *upLayer) read() {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
@@ -62,14 +68,20 @@ func (l *upLayer) read() {
 		return true
 	}
 	if fp := t.owner.fast; fp != nil {
-		var inline func() bool
-		if !video {
-			inline = readOne
+		var hd *handoff
+		if video {
+			hd = newHandoff(l.cache.size())
+			l.hand = hd // before attach: packets may be handled from then on
 		}
-		if closed := fp.attach(l.ssrc, inline); closed != nil {
-			<-closed
+		if closed := fp.attach(l.ssrc, readOne); closed != nil {
+			if hd == nil {
+				<-closed
+				return
+			}
+			l.forwardHanded(hd, closed)
 			return
 		}
+		l.hand = nil // never attached: this goroutine reads and forwards
 	}
 	for readOne() {
 	}
@@ -101,8 +113,15 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 			t.level.observe(v[0])
 		}
 	}
-	for _, d := range *t.downs.Load() {
-		d.forward(l.q, h, pkt[hl:], keyframe, now)
+	downs := *t.downs.Load()
+	if hd := l.hand; hd != nil && (len(downs) > inlineFanOut || hd.pending.Load() > 0) {
+		if !hd.push(h.SequenceNumber, keyframe, now) {
+			t.owner.room.sfu.media.HandoffDrops.Inc()
+		}
+	} else {
+		for _, d := range downs {
+			d.forward(l.q, h, pkt[hl:], keyframe, now)
+		}
 	}
 	if tr := t.rec.Load(); tr != nil {
 		tr.write(l.q, h, pkt[hl:end], keyframe, now)

@@ -11,6 +11,7 @@ type Media struct {
 	KeyframeRequests     prometheus.Counter // PLIs sent to publishers
 	LayerSwitches        prometheus.Counter // simulcast layer changes made for subscribers
 	SpeakerChanges       prometheus.Counter // active-speaker lists sent
+	HandoffDrops         prometheus.Counter // video packets not forwarded: the layer's forwarder was a queue behind
 
 	// Supervision and recording.
 	Monitors          prometheus.Gauge       // hidden monitors connected
@@ -49,13 +50,15 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		KeyframeRequests:     counter("keyframe_requests_total", "Key-frame requests (PLI) sent to publishers."),
 		LayerSwitches:        counter("layer_switches_total", "Simulcast layer switches made for subscribers."),
 		SpeakerChanges:       counter("speaker_changes_total", "Active-speaker lists sent to rooms."),
-		Bitrate:              gauge("participant_bitrate_bps", "Media bit rate per participant and direction (publish, subscribe).", "room", "participant", "direction"),
-		Loss:                 gauge("participant_loss_ratio", "Fraction of packets lost per participant and direction.", "room", "participant", "direction"),
-		Jitter:               gauge("participant_jitter_seconds", "Interarrival jitter of a participant's published media.", "room", "participant", "direction"),
-		RTT:                  gauge("participant_rtt_seconds", "Round-trip time to a participant's subscriber connection.", "room", "participant", "direction"),
-		Available:            gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
+		HandoffDrops: counter("handoff_drops_total",
+			"Video packets not forwarded because the layer's forwarding goroutine was a whole queue behind (subscribers recover them by NACK)."),
+		Bitrate:   gauge("participant_bitrate_bps", "Media bit rate per participant and direction (publish, subscribe).", "room", "participant", "direction"),
+		Loss:      gauge("participant_loss_ratio", "Fraction of packets lost per participant and direction.", "room", "participant", "direction"),
+		Jitter:    gauge("participant_jitter_seconds", "Interarrival jitter of a participant's published media.", "room", "participant", "direction"),
+		RTT:       gauge("participant_rtt_seconds", "Round-trip time to a participant's subscriber connection.", "room", "participant", "direction"),
+		Available: gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
 	}
-	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges,
+	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges, m.HandoffDrops,
 		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available,
 		m.Monitors, m.PrivilegeRefusals, m.RecordedTracks, m.RecordingFailures)
 	return m
