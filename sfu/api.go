@@ -3,7 +3,6 @@ package sfu
 import (
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 
 	"github.com/pion/ice/v4"
@@ -54,7 +53,7 @@ type apis struct {
 	shared *fastPaths
 }
 
-func newAPIs(cfg Config, log *slog.Logger) (*apis, error) {
+func newAPIs(cfg Config) (*apis, error) {
 	me, err := rtcconf.NewMediaEngine()
 	if err != nil {
 		return nil, err
@@ -93,11 +92,15 @@ func newAPIs(cfg Config, log *slog.Logger) (*apis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receiver reports: %w", err)
 	}
+	fb, err := twcc.NewSenderInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("transport-cc feedback: %w", err)
+	}
 	// Publisher connections run no interceptors in Pion's read path: each
 	// gets these, fed by its layers (pubfeedback.go).
 	ir := &interceptor.Registry{}
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base, feedback: []interceptor.Factory{gen, rr, twccFeedbackFactory{log: log}}}
+	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base, feedback: []interceptor.Factory{gen, rr, fb}}
 	if mux != nil {
 		a.mux, a.net, a.shared = mux, nil, shared
 	}

@@ -40,7 +40,7 @@ type SFU struct {
 // New returns an SFU using cfg. m receives room, participant, track and
 // forwarding figures.
 func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*SFU, error) {
-	a, err := newAPIs(cfg, log)
+	a, err := newAPIs(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
