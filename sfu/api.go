@@ -29,10 +29,8 @@ const (
 )
 
 // apis builds the peer connections of the media server. Publisher
-// connections share one API's settings; the interceptors that ask
-// publishers for lost packets (NACK), send receiver reports and
-// transport-wide feedback are each connection's own, outside Pion's read
-// path (pubfeedback.go).
+// connections share one API whose interceptors ask publishers for lost
+// packets (NACK), send receiver reports and transport-wide feedback.
 // Subscriber connections each get their own API, because each has its own
 // bandwidth estimator; their interceptors add transport-wide sequence
 // numbers, send sender reports and estimate the bandwidth (without pacing:
@@ -42,13 +40,10 @@ const (
 type apis struct {
 	me    *webrtc.MediaEngine
 	se    webrtc.SettingEngine
-	pubIR *interceptor.Registry // empty: see feedback
-	// feedback makes each publisher connection's NACK generator, receiver
-	// reports and transport-wide feedback (pubfeedback.go).
-	feedback []interceptor.Factory
-	pub      *webrtc.API   // a publisher connection without the fast path
-	net      transport.Net // the network of connections' own sockets; nil on a shared port
-	mux      io.Closer     // the shared UDP port, if any
+	pubIR *interceptor.Registry
+	pub   *webrtc.API   // a publisher connection without the fast path
+	net   transport.Net // the network of connections' own sockets; nil on a shared port
+	mux   io.Closer     // the shared UDP port, if any
 	// shared routes the shared port's datagrams to publishers' fast paths.
 	shared *fastPaths
 }
@@ -84,23 +79,24 @@ func newAPIs(cfg Config) (*apis, error) {
 		}
 		se.SetICEUDPMux(mux)
 	}
+	ir := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("nack generator: %w", err)
 	}
+	ir.Add(gen)
 	rr, err := report.NewReceiverInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("receiver reports: %w", err)
 	}
+	ir.Add(rr)
 	fb, err := twcc.NewSenderInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("transport-cc feedback: %w", err)
 	}
-	// Publisher connections run no interceptors in Pion's read path: each
-	// gets these, fed by its layers (pubfeedback.go).
-	ir := &interceptor.Registry{}
+	ir.Add(fb)
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base, feedback: []interceptor.Factory{gen, rr, fb}}
+	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base}
 	if mux != nil {
 		a.mux, a.net, a.shared = mux, nil, shared
 	}

@@ -11,13 +11,10 @@
 // which rewrites sequence numbers and timestamps so that layer switches are
 // seamless (downtrack.go). Received packets take the receive fast path
 // (fastpath.go): a publisher connection's socket reader decrypts them with
-// the connection's own SRTP keys and hands them to their layer at once,
-// instead of Pion's four goroutine hand-offs; each layer shows its
-// packets to the publisher's NACK generator, receiver reports and
-// transport-wide feedback, Pion's interceptors run outside Pion's read
-// path (pubfeedback.go). The socket reader forwards audio, and video to a
-// track's only subscriber, itself; video for more subscribers goes to the
-// layer's own goroutine (handoff.go).
+// the connection's own SRTP keys and reads them through the track's
+// interceptors at once, instead of Pion's four goroutine hand-offs. It
+// forwards audio, and video to a track's only subscriber, itself; video
+// for more subscribers goes to the layer's own goroutine (handoff.go).
 // NACKs from subscribers are answered from the packet cache, NACKs are
 // generated towards publishers, and picture loss indications are forwarded
 // to the publisher, throttled. Each subscriber connection's bandwidth

@@ -16,15 +16,15 @@ import (
 // goroutine: the ICE socket's reader, the DTLS/SRTP demultiplexer, the SRTP
 // session's reader (which decrypts), and the track's reader, which forwards
 // it. On a media server most of the CPU then goes to the wake-ups, not to
-// the packets. A publisher connection's fast path removes all three: its
-// sockets' reader (Pion's ICE goroutine, reading through fastConn)
-// decrypts an SRTP packet of a stream we already forward with the
-// connection's own keys (srtpkeys.go) and hands it straight to the
-// stream's layer (inlineBuffer.deliver), which shows it to the publisher
-// feedback (NACK generation, receiver reports, transport-wide feedback,
-// whose arrival times are then the socket's: pubfeedback.go) and keeps
-// it, before the reader takes the next datagram. Audio is forwarded there
-// too, and so is video while its track has one subscriber; for more, the
+// the packets. A publisher connection's fast path removes the first two
+// hand-offs, and the third: its sockets' reader (Pion's ICE goroutine,
+// reading through fastConn) decrypts an SRTP packet of a stream we already
+// forward with the connection's own keys (srtpkeys.go) and writes it into
+// that stream's SRTP read buffer, an inlineBuffer, which reads it at once
+// through the track's interceptors (NACK generation, receiver reports,
+// transport-wide feedback, whose arrival times are then the socket's)
+// before the reader takes the next datagram. Audio is forwarded there too,
+// and so is video while its track has one subscriber; for more, the
 // layer's own goroutine forwards it (handoff.go), so that forwarding a key
 // frame to every subscriber holds up neither the audio nor the other
 // layers. On a UDP port
@@ -35,8 +35,7 @@ import (
 // Pion keeps everything else: STUN, DTLS, RTCP, retransmissions on RTX
 // streams, and the first packets of each stream (from which it learns the
 // stream and fires OnTrack), until the layer's reader attaches to the
-// stream's buffer, an inlineBuffer; what Pion still brings is then read
-// from that buffer on the goroutine that writes it. If the connection's first packets do not decrypt, they
+// stream's buffer. If the connection's first packets do not decrypt, they
 // go to Pion and the fast path turns itself off. Once one has decrypted,
 // the fast path drops what does not: a forgery, or a replay (it keeps a
 // replay window, which Pion's own path does not; Pion also checks a
@@ -118,13 +117,12 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	return in
 }
 
-// attach hands ssrc's stream to the fast path (inlineBuffer.attach): the
-// packets it decrypts go to deliver, and those Pion's path still brings
-// are read with readOne, both on the goroutine that decrypts them.
+// attach hands ssrc's stream to the fast path, read inline
+// (inlineBuffer.attach): readOne runs on the goroutine that decrypts.
 // attach returns a channel closed when the stream closes, or nil when the
 // connection made no such buffer (its fast path is off): the stream's
 // own reader then reads it.
-func (f *fastPath) attach(ssrc uint32, readOne func() bool, deliver func(pkt []byte)) <-chan struct{} {
+func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
 	f.mu.Lock()
 	b := f.pending[ssrc]
 	delete(f.pending, ssrc)
@@ -132,7 +130,7 @@ func (f *fastPath) attach(ssrc uint32, readOne func() bool, deliver func(pkt []b
 	if b == nil {
 		return nil
 	}
-	closed := b.attach(readOne, deliver)
+	closed := b.attach(readOne)
 	f.mu.Lock()
 	select {
 	case <-b.closed:
@@ -213,7 +211,7 @@ func (f *fastPath) take(p []byte) bool {
 	}
 	f.ok = true
 	f.taken.Add(1)
-	b.deliver(plain)
+	_, _ = b.Write(plain)
 	return true
 }
 
@@ -227,9 +225,9 @@ func rtpSSRC(p []byte) (uint32, bool) {
 }
 
 // inlineBuffer is a stream's SRTP read buffer (a packetio.Buffer) that,
-// once a reader is attached, has whoever writes to it (Pion's SRTP
-// session, for packets already on their way) drain it through the reader,
-// and takes the fast path's packets past it to the stream's handler.
+// once a reader is attached, has whoever writes to it (the fast path, or
+// Pion's SRTP session for packets already on their way) drain it through
+// the reader.
 type inlineBuffer struct {
 	*packetio.Buffer
 	forget    func()
@@ -239,9 +237,7 @@ type inlineBuffer struct {
 	mu    sync.Mutex
 	drain func()
 
-	readMu  sync.Mutex       // one reader at a time
-	handle  func(pkt []byte) // under readMu
-	drainFn func()           // under readMu
+	readMu sync.Mutex // one drain at a time
 }
 
 // Write buffers p and, when a reader is attached, drains the buffer
@@ -262,26 +258,12 @@ func (b *inlineBuffer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// deliver hands one packet the fast path decrypted to the attached
-// handler, after what Pion's path left in the buffer, on the calling
-// goroutine.
-func (b *inlineBuffer) deliver(p []byte) {
-	b.readMu.Lock()
-	defer b.readMu.Unlock()
-	if b.handle == nil {
-		return
-	}
-	b.drainFn()
-	b.handle(p)
-}
-
-// attach makes readOne the buffer's reader and handle the handler of the
-// packets delivered past it. readOne is called on the writer's goroutine
-// while the buffer holds data, and must read one packet through the track
-// (which ends up in Read) and handle it, reporting false when the track
-// has ended. attach drains what is already buffered, then returns a
-// channel closed when the stream closes.
-func (b *inlineBuffer) attach(readOne func() bool, handle func(pkt []byte)) <-chan struct{} {
+// attach makes readOne the buffer's reader: it is called on the writer's
+// goroutine while the buffer holds data, and must read one packet through
+// the track (which ends up in Read) and handle it, reporting false when
+// the track has ended. attach drains what is already buffered, then
+// returns a channel closed when the stream closes.
+func (b *inlineBuffer) attach(readOne func() bool) <-chan struct{} {
 	ended := false
 	drain := func() {
 		for !ended && b.Buffer.Size() > 0 {
@@ -294,7 +276,6 @@ func (b *inlineBuffer) attach(readOne func() bool, handle func(pkt []byte)) <-ch
 	b.mu.Lock()
 	b.drain = drain
 	b.mu.Unlock()
-	b.handle, b.drainFn = handle, drain
 	drain()
 	b.readMu.Unlock()
 	return b.closed

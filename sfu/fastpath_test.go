@@ -59,7 +59,7 @@ func TestFastPathOffLeavesMediaToPion(t *testing.T) {
 }
 
 // attachedFastPath returns a fast path with keys no peer has and an
-// attached stream of ssrc whose reader and handler count what they get.
+// attached stream of ssrc whose reader counts what it reads.
 func attachedFastPath(t testing.TB, ssrc uint32) (*fastPath, *int) {
 	t.Helper()
 	f := newFastPath(slog.New(slog.DiscardHandler), nil)
@@ -79,7 +79,7 @@ func attachedFastPath(t testing.TB, ssrc uint32) (*fastPath, *int) {
 		}
 		reads++
 		return true
-	}, func([]byte) { reads++ }) == nil {
+	}) == nil {
 		t.Fatal("attach: no buffer")
 	}
 	return f, &reads

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
@@ -91,12 +90,6 @@ func newPeerAPI(t testing.TB) *webrtc.API {
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		t.Fatal(err)
 	}
-	// Number sent packets for transport-wide feedback, as browsers do.
-	tcc, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ir.Add(tcc)
 	se := webrtc.SettingEngine{}
 	rtcconf.RestrictToLoopback(&se)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})

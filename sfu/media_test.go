@@ -24,9 +24,6 @@ type vp8Source struct {
 	ts      uint32
 	n       int
 	keyNext bool
-	// loseEvery, when set, has every loseEvery-th packet numbered but
-	// never sent, as on a lossy uplink.
-	loseEvery uint16
 	// held keeps the source silent, as a browser's encoder holds a layer
 	// until its uplink estimate covers it.
 	held atomic.Bool
@@ -77,9 +74,6 @@ func (s *vp8Source) frame() {
 		}
 		s.pkt.Payload = p
 		s.seq++
-		if s.loseEvery != 0 && s.pkt.SequenceNumber%s.loseEvery == 0 {
-			continue
-		}
 		_ = s.track.WriteRTP(&s.pkt)
 	}
 	s.ts += 3000

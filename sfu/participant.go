@@ -27,8 +27,6 @@ type Participant struct {
 	// fast is the publisher connection's receive fast path (fastpath.go);
 	// nil when it is off.
 	fast *fastPath
-	// feedback tells the publisher what arrived (pubfeedback.go).
-	feedback *pubFeedback
 
 	// Set before the participant is in the room, then read only.
 	hidden    bool // a monitor: subscribes only, in nobody's view
@@ -88,19 +86,13 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 		p.fast = newFastPath(p.log, r.sfu.apis.shared)
 		api = r.sfu.apis.publisher(p.fast)
 	}
-	if p.feedback, err = newPubFeedback(r.sfu.apis.feedback); err != nil {
-		return nil, err
-	}
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
-		_ = p.feedback.close()
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
 	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {
 		_ = p.pub.Close()
-		_ = p.feedback.close()
 		return nil, err
 	}
-	p.feedback.start(p.pub)
 	p.watch(Publisher, p.pub)
 	p.watch(Subscriber, p.sub)
 	p.pub.OnTrack(p.onTrack)
@@ -340,11 +332,10 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	if !ok {
 		return
 	}
-	l.fb = p.feedback.bind(remote, recv)
 	p.log.Info("track published", "kind", remote.Kind().String(), "codec", remote.Codec().MimeType,
 		"ssrc", uint32(remote.SSRC()), "rid", remote.RID())
 	p.wg.Add(2)
-	go func() { defer p.wg.Done(); drainRTCP(recv, remote.RID(), p.feedback) }()
+	go func() { defer p.wg.Done(); drainRTCP(recv, remote.RID()) }()
 	go func() { defer p.wg.Done(); l.read() }()
 	if !isNew {
 		// Subscribers may be waiting for this layer.
@@ -356,23 +347,20 @@ func (p *Participant) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiv
 	}
 }
 
-// drainRTCP reads the publisher's RTCP for one layer, until the receiver
-// stops, and shows it to the publisher feedback (whose receiver reports
-// take the round trip from the publisher's sender reports).
-func drainRTCP(recv *webrtc.RTPReceiver, rid string, fb *pubFeedback) {
+// drainRTCP reads the publisher's RTCP for one layer so that the
+// interceptors see sender reports, until the receiver stops.
+func drainRTCP(recv *webrtc.RTPReceiver, rid string) {
 	buf := make([]byte, maxPacket)
 	for {
-		var n int
 		var err error
 		if rid != "" {
-			n, _, err = recv.ReadSimulcast(buf, rid)
+			_, _, err = recv.ReadSimulcast(buf, rid)
 		} else {
-			n, _, err = recv.Read(buf)
+			_, _, err = recv.Read(buf)
 		}
 		if err != nil {
 			return
 		}
-		fb.readRTCP(buf[:n])
 	}
 }
 
@@ -510,9 +498,6 @@ func (p *Participant) Close() {
 func (p *Participant) closePeers() {
 	if err := p.pub.Close(); err != nil {
 		p.log.Debug("close publisher connection", "err", err)
-	}
-	if err := p.feedback.close(); err != nil {
-		p.log.Debug("close publisher feedback", "err", err)
 	}
 	if err := p.sub.Close(); err != nil {
 		p.log.Debug("close subscriber connection", "err", err)

@@ -23,9 +23,6 @@ type upLayer struct {
 	// track has many subscribers (handoff.go); nil when that goroutine
 	// reads the layer itself. Set before the layer is read.
 	hand *handoff
-	// fb shows the publisher feedback each packet (pubfeedback.go). Set
-	// before the layer is read.
-	fb *layerFeedback
 
 	lastPLI atomic.Int64 // unix nanoseconds
 	rate    atomic.Int64 // bit/s over the last sampling interval
@@ -58,7 +55,6 @@ type recvStats struct {
 // frame to every subscriber then holds up neither the connection's audio
 // nor its other layers.
 func (l *upLayer) read() {
-	defer l.fb.unbind()
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
 	t := l.track
@@ -77,9 +73,7 @@ func (l *upLayer) read() {
 			hd = newHandoff(l.cache.size())
 			l.hand = hd // before attach: packets may be handled from then on
 		}
-		var fh rtp.Header
-		deliver := func(pkt []byte) { l.handle(pkt, &fh, video, time.Now().UnixNano()) }
-		if closed := fp.attach(l.ssrc, readOne, deliver); closed != nil {
+		if closed := fp.attach(l.ssrc, readOne); closed != nil {
 			if hd == nil {
 				<-closed
 				return
@@ -109,7 +103,6 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 		}
 	}
 	t := l.track
-	l.fb.observe(pkt, h)
 	l.cache.put(h.SequenceNumber, pkt)
 	l.observe(h, n, now)
 	keyframe := false
