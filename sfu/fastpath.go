@@ -65,7 +65,7 @@ type fastPath struct {
 
 	mu       sync.Mutex
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
-	attached map[uint32]*inlineBuffer // the fast path decrypts for these (audio's are read inline)
+	attached map[uint32]*inlineBuffer // the fast path decrypts for these, read inline
 
 	decMu sync.Mutex // the socket readers decrypt one at a time
 	ctx   *srtp.Context
@@ -164,9 +164,10 @@ func (f *fastPath) count() uint64 {
 }
 
 // take handles one datagram read from the connection's socket: true when
-// it was an SRTP packet of an attached stream, decrypted and written to the
-// stream's buffer (and, for audio, forwarded), or dropped as a forgery or
-// replay; false leaves it to Pion.
+// it was an SRTP packet of an attached stream, decrypted, written to the
+// stream's buffer and read from it (audio, and video to a single
+// subscriber, also forwarded), or dropped as a forgery or replay; false
+// leaves it to Pion.
 func (f *fastPath) take(p []byte) bool {
 	if f == nil {
 		return false

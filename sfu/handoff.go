@@ -67,9 +67,7 @@ func (l *upLayer) forwardHanded(hd *handoff, closed <-chan struct{}) {
 		case p := <-hd.q:
 			if n := l.cache.get(p.seq, buf); n > 0 {
 				if hl, err := h.Unmarshal(buf[:n]); err == nil {
-					for _, d := range *l.track.downs.Load() {
-						d.forward(l.q, &h, buf[hl:n], p.keyframe, p.now)
-					}
+					l.forwardTo(*l.track.downs.Load(), &h, buf[hl:n], p.keyframe, p.now)
 				}
 			}
 			hd.pending.Add(-1)

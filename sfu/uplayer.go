@@ -119,12 +119,18 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 			t.owner.room.sfu.media.HandoffDrops.Inc()
 		}
 	} else {
-		for _, d := range downs {
-			d.forward(l.q, h, pkt[hl:], keyframe, now)
-		}
+		l.forwardTo(downs, h, pkt[hl:], keyframe, now)
 	}
 	if tr := t.rec.Load(); tr != nil {
 		tr.write(l.q, h, pkt[hl:end], keyframe, now)
+	}
+}
+
+// forwardTo forwards one packet of the layer to each of downs, inline or
+// handed off.
+func (l *upLayer) forwardTo(downs []*downTrack, h *rtp.Header, payload []byte, keyframe bool, now int64) {
+	for _, d := range downs {
+		d.forward(l.q, h, payload, keyframe, now)
 	}
 }
 
