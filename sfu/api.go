@@ -3,6 +3,7 @@ package sfu
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 
 	"github.com/pion/ice/v4"
@@ -48,7 +49,7 @@ type apis struct {
 	shared *fastPaths
 }
 
-func newAPIs(cfg Config) (*apis, error) {
+func newAPIs(cfg Config, log *slog.Logger) (*apis, error) {
 	me, err := rtcconf.NewMediaEngine()
 	if err != nil {
 		return nil, err
@@ -90,11 +91,7 @@ func newAPIs(cfg Config) (*apis, error) {
 		return nil, fmt.Errorf("receiver reports: %w", err)
 	}
 	ir.Add(rr)
-	fb, err := twcc.NewSenderInterceptor()
-	if err != nil {
-		return nil, fmt.Errorf("transport-cc feedback: %w", err)
-	}
-	ir.Add(fb)
+	ir.Add(twccFeedbackFactory{log: log})
 	pub := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	a := &apis{me: me, se: se, pubIR: ir, pub: pub, net: base}
 	if mux != nil {

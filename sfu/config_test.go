@@ -1,6 +1,9 @@
 package sfu
 
-import "testing"
+import (
+	"log/slog"
+	"testing"
+)
 
 func TestConfigBuildsAPI(t *testing.T) {
 	for name, cfg := range map[string]Config{
@@ -9,11 +12,11 @@ func TestConfigBuildsAPI(t *testing.T) {
 		"public ip":  {NAT1To1IPs: []string{"203.0.113.7"}},
 		"port range": {UDPPortMin: 50000, UDPPortMax: 50100},
 	} {
-		if _, err := newAPIs(cfg); err != nil {
+		if _, err := newAPIs(cfg, slog.New(slog.DiscardHandler)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if _, err := newAPIs(Config{UDPPortMin: 60000, UDPPortMax: 50000}); err == nil {
+	if _, err := newAPIs(Config{UDPPortMin: 60000, UDPPortMax: 50000}, slog.New(slog.DiscardHandler)); err == nil {
 		t.Error("an inverted port range was accepted")
 	}
 }

@@ -40,7 +40,7 @@ type SFU struct {
 // New returns an SFU using cfg. m receives room, participant, track and
 // forwarding figures.
 func New(cfg Config, log *slog.Logger, m *metrics.Metrics) (*SFU, error) {
-	a, err := newAPIs(cfg)
+	a, err := newAPIs(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
