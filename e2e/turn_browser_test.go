@@ -119,11 +119,17 @@ type connPaths struct {
 	Sub *mediaPath `json:"sub"`
 }
 
+// settleTime is how long a browser's ICE is given to settle on its best
+// working path. On a loaded CI machine the better relayed pair (TCP) may
+// answer well after the first (TLS) was nominated: 10 s was seen to be
+// too short there.
+const settleTime = 25 * time.Second
+
 // holdVisit opens both join links of a new visit in two browsers made by
 // newTab, runs setup on each page before pressing Join, waits until each
 // decodes minFrames frames of the other, and returns each page's connection
 // paths, once the page shows one and settled (when not nil) accepts them,
-// or 10 s have passed.
+// or settleTime has passed.
 func holdVisit(t *testing.T, srv *testkit.Server, newTab func() context.Context, setup string, settled func(connPaths) bool) []connPaths {
 	t.Helper()
 	start := testkit.NextSlotStart(srv.Clock.Now())
@@ -148,7 +154,7 @@ func holdVisit(t *testing.T, srv *testkit.Server, newTab func() context.Context,
 	waitFrames(t, b, tabs)
 	paths := make([]connPaths, len(tabs))
 	for i, tab := range tabs {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(settleTime)
 		for {
 			ctx, cancel := context.WithTimeout(tab, 5*time.Second)
 			p, err := chromedp.Run(ctx, chromedp.Evaluate[connPaths](`window.gatehouse.paths()`, chromedp.EvalAwaitPromise))
