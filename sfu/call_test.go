@@ -63,7 +63,10 @@ func TestLateJoinerReceivesExistingTracks(t *testing.T) {
 	})
 }
 
-func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
+// sharedPortRoom returns room "r1" of a loopback SFU carrying every
+// connection on one UDP port, and the port.
+func sharedPortRoom(t *testing.T) (*Room, int) {
+	t.Helper()
 	ln, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +82,11 @@ func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return room, port
+}
+
+func TestOneUDPPortCarriesEveryConnection(t *testing.T) {
+	room, port := sharedPortRoom(t)
 	a, b := exchangeAV(t, room, 200)
 	// The port's reader routes each stream's packets to its publisher's
 	// fast path.

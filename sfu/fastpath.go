@@ -67,14 +67,17 @@ type fastPath struct {
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
 	attached map[uint32]*inlineBuffer // the fast path decrypts for these, read inline
 
-	decMu sync.Mutex // the socket readers decrypt one at a time
-	ctx   *srtp.Context
-	off   bool
-	ok    bool // a packet has decrypted
-	fails int
-	hdr   rtp.Header
-	plain []byte
-	taken atomic.Uint64 // packets the fast path carried
+	screen repairScreen // which streams Pion must not be shown (repair.go)
+
+	decMu   sync.Mutex // the socket readers decrypt one at a time
+	ctx     *srtp.Context
+	off     bool
+	ok      bool // a packet has decrypted
+	fails   int
+	hdr     rtp.Header
+	plain   []byte
+	taken   atomic.Uint64 // packets the fast path carried
+	refused atomic.Uint64 // streams refused before Pion saw them (repair.go)
 }
 
 func newFastPath(log *slog.Logger, shared *fastPaths) *fastPath {
@@ -96,6 +99,14 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	}
 	b.SetLimitSize(rtpBufferLimit)
 	in := &inlineBuffer{Buffer: b, closed: make(chan struct{})}
+	in.refuse = func(p []byte) bool {
+		if !f.screen.rules.Load().refuses(p) {
+			return false
+		}
+		f.refused.Add(1)
+		f.log.Warn("publisher stream refused", "ssrc", ssrc, "err", errUnmarkedRepair)
+		return true
+	}
 	f.mu.Lock()
 	// Bounded: one per SSRC the connection receives, removed when the
 	// stream closes. A new stream of an SSRC replaces the old at once:
@@ -235,15 +246,29 @@ type inlineBuffer struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
+	// refuse screens the stream's first packet (repair.go): true closes
+	// the stream before Pion learns of it.
+	refuse func(p []byte) bool
+
 	mu    sync.Mutex
 	drain func()
+	seen  bool // a packet was written
 
 	readMu sync.Mutex // one drain at a time
 }
 
 // Write buffers p and, when a reader is attached, drains the buffer
-// through it on the calling goroutine.
+// through it on the calling goroutine. A stream whose first packet is
+// refused is closed.
 func (b *inlineBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	first := !b.seen
+	b.seen = true
+	b.mu.Unlock()
+	if first && b.refuse != nil && b.refuse(p) {
+		_ = b.Close()
+		return 0, errUnmarkedRepair
+	}
 	n, err := b.Buffer.Write(p)
 	if err != nil {
 		return n, err

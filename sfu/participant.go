@@ -210,6 +210,9 @@ func (p *Participant) HandleOffer(sdp string) error {
 		p.releaseCandidates(Publisher)
 		return fmt.Errorf("%w: publisher local description: %v", ErrNegotiation, err)
 	}
+	if p.fast != nil {
+		p.fast.screen.rules.Store(repairRulesOf(p.pub))
+	}
 	p.flushCandidates(Publisher)
 	p.signaller().SendAnswer(answer.SDP)
 	p.releaseCandidates(Publisher)

@@ -68,12 +68,23 @@ func (l *upLayer) read() {
 		return true
 	}
 	if fp := t.owner.fast; fp != nil {
+		// Read inline, a layer must never wait for a packet: the socket's
+		// reader would wait with it, and every stream on the socket. Pion
+		// may move the track to another stream (one it was not told of
+		// that claims the layer's rid); the layer then stops.
+		inline := func() bool {
+			if s := uint32(l.remote.SSRC()); s != l.ssrc {
+				t.owner.log.Warn("layer's stream replaced: no longer read", "track", t.id, "rid", l.rid, "ssrc", l.ssrc, "new", s)
+				return false
+			}
+			return readOne()
+		}
 		var hd *handoff
 		if video {
 			hd = newHandoff(l.cache.size())
 			l.hand = hd // before attach: packets may be handled from then on
 		}
-		if closed := fp.attach(l.ssrc, readOne); closed != nil {
+		if closed := fp.attach(l.ssrc, inline); closed != nil {
 			if hd == nil {
 				<-closed
 				return
