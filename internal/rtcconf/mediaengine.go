@@ -29,6 +29,36 @@ func NewMediaEngine() (*webrtc.MediaEngine, error) {
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
 	}
+	return withExtensions(me)
+}
+
+// NewSendMediaEngine returns the media engine of a Go client's publisher
+// connection: VP8 and Opus, what Go clients send, without RTX, with the
+// header extensions and feedback of NewMediaEngine. Without RTX, Pion's
+// NACK responder resends a lost packet on its own stream. With it, Pion
+// sends the resend on an RTX stream marked with the rid of the layer it
+// repairs instead of the repaired-rtp-stream-id browsers use, which the
+// media server refuses (a stream it cannot tell from the layer itself).
+func NewSendMediaEngine() (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	video := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: video},
+		PayloadType:        96,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("register vp8: %w", err)
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register opus: %w", err)
+	}
+	return withExtensions(me)
+}
+
+// withExtensions registers Gatehouse's header extensions and feedback.
+func withExtensions(me *webrtc.MediaEngine) (*webrtc.MediaEngine, error) {
 	both := []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo}
 	for _, kind := range both {
 		for _, uri := range []string{sdp.SDESMidURI, sdp.SDESRTPStreamIDURI, AbsCaptureTimeURI, TransportCCURI} {

@@ -141,9 +141,10 @@ type Options struct {
 
 // Client is one participant connected to a call.
 type Client struct {
-	opts Options
-	api  *webrtc.API
-	log  *slog.Logger
+	opts   Options
+	api    *webrtc.API // the subscriber connection's
+	pubAPI *webrtc.API // the publisher connection's: what Go clients send, no RTX
+	log    *slog.Logger
 
 	// ctx ends when Close is called; it bounds redials.
 	ctx    context.Context
@@ -194,13 +195,18 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if opts.ReconnectTimeout <= 0 {
 		opts.ReconnectTimeout = defaultReconnectTimeout
 	}
-	api, err := newAPI(opts)
+	api, err := newAPI(opts, rtcconf.NewMediaEngine)
+	if err != nil {
+		return nil, err
+	}
+	pubAPI, err := newAPI(opts, rtcconf.NewSendMediaEngine)
 	if err != nil {
 		return nil, err
 	}
 	c := &Client{
 		opts:      opts,
 		api:       api,
+		pubAPI:    pubAPI,
 		log:       opts.Log,
 		pending:   make(map[string][]webrtc.ICECandidateInit),
 		holding:   make(map[string]bool),
@@ -270,8 +276,9 @@ func (c *Client) dialJoin(ctx context.Context, resume bool) (*websocket.Conn, Me
 	return conn, first, nil
 }
 
-func newAPI(opts Options) (*webrtc.API, error) {
-	me, err := rtcconf.NewMediaEngine()
+// newAPI returns an API whose connections use newEngine's codecs.
+func newAPI(opts Options, newEngine func() (*webrtc.MediaEngine, error)) (*webrtc.API, error) {
+	me, err := newEngine()
 	if err != nil {
 		return nil, err
 	}

@@ -68,7 +68,11 @@ func (c *Client) newPC(target string) (*webrtc.PeerConnection, error) {
 	if c.opts.RelayOnly {
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}
-	pc, err := c.api.NewPeerConnection(cfg)
+	api := c.api
+	if target == "pub" {
+		api = c.pubAPI
+	}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
