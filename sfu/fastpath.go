@@ -100,7 +100,7 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	b.SetLimitSize(rtpBufferLimit)
 	in := &inlineBuffer{Buffer: b, closed: make(chan struct{})}
 	in.refuse = func(p []byte) bool {
-		if !f.screen.rules.Load().refuses(p) {
+		if !f.screen.rules.Load().refuses(ssrc, p) {
 			return false
 		}
 		f.refused.Add(1)

@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -25,14 +26,36 @@ var errUnmarkedRepair = errors.New("sfu: retransmission stream without repaired-
 // refused before Pion sees it: its retransmissions are lost, the layer
 // lives.
 type repairRules struct {
-	rtx  [128]bool // payload types of RTX
-	rrid uint8     // repaired-rtp-stream-id extension id; 0: none negotiated
+	rtx      [128]bool // payload types of RTX
+	rrid     uint8     // repaired-rtp-stream-id extension id; 0: none negotiated
+	declared map[uint32]bool
 }
 
 // repairRulesOf reads the rules from a publisher connection's negotiated
-// receivers.
+// receivers and the SSRCs its offer declared outside simulcast sections
+// (a=ssrc: Pion knows those streams, RTX ones included, and places them
+// without a rid; in a section with rids it ignores them).
 func repairRulesOf(pc *webrtc.PeerConnection) *repairRules {
-	r := &repairRules{}
+	r := &repairRules{declared: map[uint32]bool{}}
+	if rd := pc.RemoteDescription(); rd != nil {
+		var sd sdp.SessionDescription
+		if err := sd.UnmarshalString(rd.SDP); err == nil {
+			for _, m := range sd.MediaDescriptions {
+				if _, simulcast := m.Attribute("rid"); simulcast {
+					continue // Pion places a simulcast section's streams by rid alone
+				}
+				for _, a := range m.Attributes {
+					if a.Key != "ssrc" {
+						continue
+					}
+					id, _, _ := strings.Cut(a.Value, " ")
+					if v, err := strconv.ParseUint(id, 10, 32); err == nil {
+						r.declared[uint32(v)] = true
+					}
+				}
+			}
+		}
+	}
 	for _, tv := range pc.GetTransceivers() {
 		recv := tv.Receiver()
 		if recv == nil {
@@ -53,10 +76,11 @@ func repairRulesOf(pc *webrtc.PeerConnection) *repairRules {
 	return r
 }
 
-// refuses reports whether the first packet p of a stream Pion was not
-// told of is an RTX packet without the repaired-rtp-stream-id.
-func (r *repairRules) refuses(p []byte) bool {
-	if r == nil || len(p) < 2 || !r.rtx[p[1]&0x7f] {
+// refuses reports whether p, the first packet of stream ssrc, is an RTX
+// packet without the repaired-rtp-stream-id on a stream Pion was not told
+// of.
+func (r *repairRules) refuses(ssrc uint32, p []byte) bool {
+	if r == nil || len(p) < 2 || !r.rtx[p[1]&0x7f] || r.declared[ssrc] {
 		return false
 	}
 	if r.rrid == 0 {

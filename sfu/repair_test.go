@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 // A publisher whose retransmissions come on an RTX stream marked with the
@@ -36,19 +37,8 @@ func TestRetransmissionsWithoutRepairIDAreRefused(t *testing.T) {
 	if top == nil {
 		t.Fatal("no top layer published")
 	}
-	// Ask the publisher, as the server's NACK generator would, to resend
-	// recent packets of the top layer: Pion sends them on its RTX stream.
-	for range 5 {
-		top.mu.Lock()
-		last := top.stats.maxSeq
-		top.mu.Unlock()
-		nack := &rtcp.TransportLayerNack{MediaSSRC: top.ssrc,
-			Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last - 8, last - 6, last - 4})}
-		if err := top.track.owner.pub.WriteRTCP([]rtcp.Packet{nack}); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Pion's NACK responder resends on its RTX stream, marked with the rid.
+	nackRecent(t, top)
 	waitFor(t, 5*time.Second, "the RTX stream refused", func() bool {
 		return a.part.fast.refused.Load() > 0
 	})
@@ -63,5 +53,118 @@ func TestRetransmissionsWithoutRepairIDAreRefused(t *testing.T) {
 	}
 	if top.track.layer(layerF) != top {
 		t.Error("the top layer was replaced")
+	}
+}
+
+// Only an RTX stream the offer did not declare, whose first packet lacks
+// the repaired-rtp-stream-id, is refused.
+func TestRepairRulesRefuseOnlyUnmarkedUndeclaredRTX(t *testing.T) {
+	r := &repairRules{rrid: 10, declared: map[uint32]bool{7: true}}
+	r.rtx[97] = true
+	pkt := func(pt uint8, ext map[uint8]string) []byte {
+		h := rtp.Header{Version: 2, PayloadType: pt, SequenceNumber: 1, SSRC: 5}
+		for id, v := range ext {
+			if err := h.SetExtension(id, []byte(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := (&rtp.Packet{Header: h, Payload: []byte{1, 2}}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range []struct {
+		name   string
+		ssrc   uint32
+		p      []byte
+		refuse bool
+	}{
+		{"media", 5, pkt(96, map[uint8]string{4: "f"}), false},
+		{"RTX marked with the rid only", 5, pkt(97, map[uint8]string{4: "f"}), true},
+		{"RTX without extensions", 5, pkt(97, nil), true},
+		{"RTX naming what it repairs", 5, pkt(97, map[uint8]string{10: "f"}), false},
+		{"declared RTX", 7, pkt(97, nil), false},
+		{"garbage", 5, []byte{0x80}, false},
+	} {
+		if got := r.refuses(c.ssrc, c.p); got != c.refuse {
+			t.Errorf("%s: refused %v, want %v", c.name, got, c.refuse)
+		}
+	}
+	var none *repairRules
+	if none.refuses(5, pkt(97, nil)) {
+		t.Error("refused before any negotiation")
+	}
+}
+
+// A publisher without simulcast declares its RTX stream in its offer:
+// Pion places it as the repair stream, and it is not refused.
+func TestDeclaredRetransmissionsAreKept(t *testing.T) {
+	room, _ := sharedPortRoom(t)
+	l := newLoops()
+	defer l.end()
+	a := joinPeer(t, room, "a")
+	b := joinPeer(t, room, "b")
+	v := newVP8Source("video", "", 2, 3000)
+	senders := a.publish(v.track)
+	v.start(l)
+	a.wg.Add(1) // reading RTCP lets Pion's NACK responder see the NACKs
+	go func() {
+		defer a.wg.Done()
+		for {
+			if _, _, err := senders[0].ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	waitFor(t, 10*time.Second, "video at b", func() bool { return b.count("a", "video") > 30 })
+	_, ts := room.snapshot()
+	var video *upLayer
+	for _, t := range ts {
+		if t.owner.id == "a" && t.kind.String() == "video" {
+			video = t.layer(0)
+		}
+	}
+	if video == nil {
+		t.Fatal("no video published")
+	}
+	nackRecent(t, video)
+	n := b.count("a", "video")
+	waitFor(t, 5*time.Second, "video still at b", func() bool { return b.count("a", "video") > n+60 })
+	if got := a.part.fast.refused.Load(); got != 0 {
+		t.Errorf("%d declared streams refused", got)
+	}
+	// The resends arrived on the RTX stream, which Pion reads.
+	f := a.part.fast
+	f.mu.Lock()
+	seen := false
+	for _, in := range f.pending {
+		in.mu.Lock()
+		seen = seen || in.seen
+		in.mu.Unlock()
+	}
+	f.mu.Unlock()
+	if !seen {
+		t.Error("no resend arrived on the RTX stream")
+	}
+	if got := uint32(video.remote.SSRC()); got != video.ssrc {
+		t.Errorf("the track moved to stream %d from %d", got, video.ssrc)
+	}
+}
+
+// nackRecent asks l's publisher, as the server's NACK generator would, to
+// resend recent packets, five times.
+func nackRecent(t *testing.T, l *upLayer) {
+	t.Helper()
+	for range 5 {
+		l.mu.Lock()
+		last := l.stats.maxSeq
+		l.mu.Unlock()
+		nack := &rtcp.TransportLayerNack{MediaSSRC: l.ssrc,
+			Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last - 8, last - 6, last - 4})}
+		if err := l.track.owner.pub.WriteRTCP([]rtcp.Packet{nack}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
