@@ -67,7 +67,8 @@ type fastPath struct {
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
 	attached map[uint32]*inlineBuffer // the fast path decrypts for these, read inline
 
-	screen repairScreen // which streams Pion must not be shown (repair.go)
+	screen   repairScreen // which streams Pion must not be shown (repair.go)
+	onRefuse func()       // told of each refused stream; set before use
 
 	decMu   sync.Mutex // the socket readers decrypt one at a time
 	ctx     *srtp.Context
@@ -104,6 +105,9 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 			return false
 		}
 		f.refused.Add(1)
+		if f.onRefuse != nil {
+			f.onRefuse()
+		}
 		f.log.Warn("publisher stream refused", "ssrc", ssrc, "err", errUnmarkedRepair)
 		return true
 	}

@@ -84,6 +84,7 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	api := r.sfu.apis.pub
 	if !r.sfu.cfg.NoFastPath {
 		p.fast = newFastPath(p.log, r.sfu.apis.shared)
+		p.fast.onRefuse = r.sfu.media.RefusedStreams.Inc
 		api = r.sfu.apis.publisher(p.fast)
 	}
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {

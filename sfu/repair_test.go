@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // A publisher whose retransmissions come on an RTX stream marked with the
@@ -42,6 +43,13 @@ func TestRetransmissionsWithoutRepairIDAreRefused(t *testing.T) {
 	waitFor(t, 5*time.Second, "the RTX stream refused", func() bool {
 		return a.part.fast.refused.Load() > 0
 	})
+	var m dto.Metric
+	if err := room.sfu.media.RefusedStreams.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.GetCounter().GetValue(); n != float64(a.part.fast.refused.Load()) {
+		t.Errorf("gatehouse_sfu_refused_streams_total %v, want %d", n, a.part.fast.refused.Load())
+	}
 
 	from := len(b.layersOf("a", 0))
 	waitFor(t, 5*time.Second, "the top layer still at b", func() bool {

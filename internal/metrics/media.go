@@ -12,6 +12,7 @@ type Media struct {
 	LayerSwitches        prometheus.Counter // simulcast layer changes made for subscribers
 	SpeakerChanges       prometheus.Counter // active-speaker lists sent
 	HandoffDrops         prometheus.Counter // video packets not forwarded: the layer's forwarder was a queue behind
+	RefusedStreams       prometheus.Counter // publisher streams refused before Pion saw them (unmarked RTX)
 
 	// Supervision and recording.
 	Monitors          prometheus.Gauge       // hidden monitors connected
@@ -52,13 +53,15 @@ func NewMedia(reg prometheus.Registerer) *Media {
 		SpeakerChanges:       counter("speaker_changes_total", "Active-speaker lists sent to rooms."),
 		HandoffDrops: counter("handoff_drops_total",
 			"Video packets not forwarded because the layer's forwarding goroutine was a whole queue behind (subscribers recover them by NACK)."),
+		RefusedStreams: counter("refused_streams_total",
+			"Publisher streams refused before Pion saw them: RTX streams that do not name the stream they repair (Pion would take them for the layer itself)."),
 		Bitrate:   gauge("participant_bitrate_bps", "Media bit rate per participant and direction (publish, subscribe).", "room", "participant", "direction"),
 		Loss:      gauge("participant_loss_ratio", "Fraction of packets lost per participant and direction.", "room", "participant", "direction"),
 		Jitter:    gauge("participant_jitter_seconds", "Interarrival jitter of a participant's published media.", "room", "participant", "direction"),
 		RTT:       gauge("participant_rtt_seconds", "Round-trip time to a participant's subscriber connection.", "room", "participant", "direction"),
 		Available: gauge("participant_available_bitrate_bps", "Estimated bandwidth from the media server to a participant.", "room", "participant"),
 	}
-	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges, m.HandoffDrops,
+	reg.MustRegister(m.RetransmittedPackets, m.NACKs, m.KeyframeRequests, m.LayerSwitches, m.SpeakerChanges, m.HandoffDrops, m.RefusedStreams,
 		m.Bitrate, m.Loss, m.Jitter, m.RTT, m.Available,
 		m.Monitors, m.PrivilegeRefusals, m.RecordedTracks, m.RecordingFailures)
 	return m
