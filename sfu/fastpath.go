@@ -67,18 +67,20 @@ type fastPath struct {
 	pending  map[uint32]*inlineBuffer // made by Pion's SRTP session, no reader yet
 	attached map[uint32]*inlineBuffer // the fast path decrypts for these, read inline
 
-	screen   repairScreen // which streams Pion must not be shown (repair.go)
-	onRefuse func()       // told of each refused stream; set before use
+	// screen tells which streams Pion must not be shown (repair.go),
+	// replaced at each negotiation; onRefuse is told of each stream
+	// refused (set before use).
+	screen   atomic.Pointer[repairRules]
+	onRefuse func()
 
-	decMu   sync.Mutex // the socket readers decrypt one at a time
-	ctx     *srtp.Context
-	off     bool
-	ok      bool // a packet has decrypted
-	fails   int
-	hdr     rtp.Header
-	plain   []byte
-	taken   atomic.Uint64 // packets the fast path carried
-	refused atomic.Uint64 // streams refused before Pion saw them (repair.go)
+	decMu sync.Mutex // the socket readers decrypt one at a time
+	ctx   *srtp.Context
+	off   bool
+	ok    bool // a packet has decrypted
+	fails int
+	hdr   rtp.Header
+	plain []byte
+	taken atomic.Uint64 // packets the fast path carried
 }
 
 func newFastPath(log *slog.Logger, shared *fastPaths) *fastPath {
@@ -101,10 +103,9 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 	b.SetLimitSize(rtpBufferLimit)
 	in := &inlineBuffer{Buffer: b, closed: make(chan struct{})}
 	in.refuse = func(p []byte) bool {
-		if !f.screen.rules.Load().refuses(ssrc, p) {
+		if !f.screen.Load().refuses(ssrc, p) {
 			return false
 		}
-		f.refused.Add(1)
 		if f.onRefuse != nil {
 			f.onRefuse()
 		}

@@ -212,7 +212,7 @@ func (p *Participant) HandleOffer(sdp string) error {
 		return fmt.Errorf("%w: publisher local description: %v", ErrNegotiation, err)
 	}
 	if p.fast != nil {
-		p.fast.screen.rules.Store(repairRulesOf(p.pub))
+		p.fast.screen.Store(repairRulesOf(p.pub))
 	}
 	p.flushCandidates(Publisher)
 	p.signaller().SendAnswer(answer.SDP)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
@@ -91,9 +90,4 @@ func (r *repairRules) refuses(ssrc uint32, p []byte) bool {
 		return true
 	}
 	return len(h.GetExtension(r.rrid)) == 0
-}
-
-// repairScreen holds a connection's rules, replaced at each negotiation.
-type repairScreen struct {
-	rules atomic.Pointer[repairRules]
 }
