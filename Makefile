@@ -31,7 +31,7 @@ bench:
 
 # Load tests (loadtest/cmd/loadtest; README "Load testing"). Each starts its
 # own server on loopback (--spawn) and exits non-zero when a call does not
-# connect.
+# connect or its audio stops mid-call.
 #
 # loadtest-ci: short and bounded (well under 2 minutes), for `make test`: four
 # one-to-one visits and one call of three, a 15 s steady window.

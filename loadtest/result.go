@@ -32,9 +32,13 @@ type Result struct {
 
 	// ConnectedCalls counts calls in which everyone received a decodable
 	// frame from everyone else within the join timeout.
-	ConnectedCalls int      `json:"connectedCalls"`
-	FailedCalls    int      `json:"failedCalls"`
-	Errors         []string `json:"errors,omitempty"`
+	ConnectedCalls int `json:"connectedCalls"`
+	FailedCalls    int `json:"failedCalls"`
+	// AudioStops counts the audio streams that received nothing for
+	// audioStopAfter or more in the steady window: the media path broke
+	// mid-call.
+	AudioStops int      `json:"audioStops"`
+	Errors     []string `json:"errors,omitempty"`
 
 	// JoinMs: for each receiver and publisher, from the later of their
 	// WebSocket opens to the receiver's first decodable frame of the
@@ -173,8 +177,10 @@ type JoinSample struct {
 	From     string  `json:"from"`
 }
 
-// OK reports whether every call connected.
-func (r *Result) OK() bool { return r.FailedCalls == 0 && r.ConnectedCalls == r.Calls }
+// OK reports whether every call connected and no audio stopped.
+func (r *Result) OK() bool {
+	return r.FailedCalls == 0 && r.ConnectedCalls == r.Calls && r.AudioStops == 0
+}
 
 // WriteJSON writes the result as indented JSON.
 func (r *Result) WriteJSON(w io.Writer) error {
@@ -226,6 +232,7 @@ func (r *Result) WriteSummary(w io.Writer) {
 		r.VideoJitterMs.P50, r.VideoJitterMs.P95, r.AudioJitterMs.P50, r.AudioJitterMs.P95)
 	p("Frames: %d decodable in %d streams; freezes %d (%.1f s), %d in the steady window",
 		r.Frames, r.ReceivedStreams, r.Freezes, r.FreezeSeconds, r.SteadyFreezes)
+	p("Audio streams stopped for %v or more in the steady window: %d", audioStopAfter, r.AudioStops)
 	var rates []string
 	for _, l := range layerOrder(slices.Collect(maps.Keys(r.Bitrate))) {
 		lr := r.Bitrate[l]

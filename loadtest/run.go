@@ -54,6 +54,10 @@ type runner struct {
 	prevRx   rxTotals
 	prevSrv  ServerSample
 	peakRSS  float64
+	// Audio streams silent since, in the steady window; those silent for
+	// audioStopAfter or more.
+	silentSince map[rxKey]time.Time
+	audioStops  map[rxKey]bool
 
 	mu    sync.Mutex
 	phase string
@@ -319,6 +323,41 @@ func (r *runner) monitor(ctx context.Context) {
 	}
 }
 
+// audioStopAfter is how long a connected participant's audio stream may
+// receive nothing in the steady window before the run counts it stopped:
+// the clip's Opus sends a packet every 20 ms, so a few seconds without one
+// means the media path broke, not that someone fell silent.
+const audioStopAfter = 3 * time.Second
+
+// watchAudio notes, from the sample rx taken at now, the audio streams
+// that received nothing since the last sample, and counts those silent for
+// audioStopAfter.
+func (r *runner) watchAudio(rx rxTotals, now time.Time) {
+	if r.silentSince == nil {
+		r.silentSince, r.audioStops = map[rxKey]time.Time{}, map[rxKey]bool{}
+	}
+	for k, b := range rx.streams {
+		prev, ok := r.prevRx.streams[k]
+		if b.layer != "audio" || !ok {
+			continue
+		}
+		if b.bytes > prev.bytes {
+			delete(r.silentSince, k)
+			continue
+		}
+		since, silent := r.silentSince[k]
+		if !silent {
+			// Silent since the previous sample at least.
+			since = now.Add(-r.cfg.SampleInterval)
+			r.silentSince[k] = since
+		}
+		if now.Sub(since) >= audioStopAfter && !r.audioStops[k] {
+			r.audioStops[k] = true
+			r.log.Warn("audio stopped", "receiver", k.receiver, "publisher", k.key.pid)
+		}
+	}
+}
+
 // sample adds one point to the series and redraws the progress line.
 func (r *runner) sample(ctx context.Context) {
 	now := time.Now()
@@ -366,6 +405,9 @@ func (r *runner) sample(ctx context.Context) {
 	}
 	r.peakRSS = max(r.peakRSS, s.RSSBytes)
 	r.series = append(r.series, s)
+	if s.Phase == "steady" {
+		r.watchAudio(rx, now)
+	}
 	r.prevRx, r.prevSrv = rx, srv
 	r.collectJoins()
 
@@ -408,7 +450,7 @@ func (r *runner) collectJoins() {
 func (r *runner) result() *Result {
 	res := &Result{Scenario: r.cfg.Scenario, Calls: len(r.calls), Participants: len(r.people),
 		Simulcast: r.cfg.Simulcast && !r.cfg.AudioOnly, AudioOnly: r.cfg.AudioOnly, StartedAt: r.start,
-		Series: r.series, Joins: r.joins, Bitrate: map[string]LayerRate{}}
+		Series: r.series, Joins: r.joins, Bitrate: map[string]LayerRate{}, AudioStops: len(r.audioStops)}
 	joins := rxstats.NewDist(len(r.joins) + 1)
 	for _, j := range r.joins {
 		joins.Add(j.Ms)

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -127,5 +128,50 @@ func TestSVGChartEscapesAndScales(t *testing.T) {
 	}
 	if niceMax(0) != 1 || niceMax(160) != 200 || niceMax(3.2) != 4 || niceMax(1000) != 1000 || niceMax(35) != 40 {
 		t.Errorf("niceMax: %v %v %v %v %v", niceMax(0), niceMax(160), niceMax(3.2), niceMax(1000), niceMax(35))
+	}
+}
+
+// An audio stream that receives nothing for 3 s of the steady window is a
+// stop, counted once; silent video (a paused layer) is not, and audio that
+// resumes in time is not.
+func TestWatchAudioCountsStops(t *testing.T) {
+	r := &runner{cfg: Config{SampleInterval: time.Second}, log: slog.New(slog.DiscardHandler)}
+	audioA := rxKey{"r1", streamKey{"a", 1}}
+	audioB := rxKey{"r1", streamKey{"b", 2}}
+	video := rxKey{"r1", streamKey{"a", 3}}
+	bytes := map[rxKey]uint64{audioA: 100, audioB: 100, video: 100}
+	totals := func() rxTotals {
+		t := rxTotals{streams: map[rxKey]streamBytes{}}
+		for k, b := range bytes {
+			layer := "audio"
+			if k == video {
+				layer = "f"
+			}
+			t.streams[k] = streamBytes{bytes: b, layer: layer}
+		}
+		return t
+	}
+	r.prevRx = totals()
+	t0 := time.Now()
+	for i := 1; i <= 5; i++ {
+		if i == 2 { // b is heard at 2 s, then falls silent for good
+			bytes[audioB] += 50
+		}
+		rx := totals()
+		r.watchAudio(rx, t0.Add(time.Duration(i)*time.Second))
+		r.prevRx = rx
+		if i == 2 && len(r.audioStops) != 0 {
+			t.Fatalf("a stop counted after 2 s: %v", r.audioStops)
+		}
+	}
+	if !r.audioStops[audioA] || len(r.audioStops) != 2 {
+		t.Errorf("stops %v, want a's audio (silent 5 s) and b's (silent from 2 s to 5 s)", r.audioStops)
+	}
+	if r.audioStops[video] {
+		t.Error("a silent video stream counted as an audio stop")
+	}
+	res := &Result{Calls: 1, ConnectedCalls: 1, AudioStops: len(r.audioStops)}
+	if res.OK() {
+		t.Error("a run with audio stops reported OK")
 	}
 }

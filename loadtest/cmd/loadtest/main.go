@@ -2,7 +2,8 @@
 // Pion clients that publish a VP8 simulcast and Opus clip and subscribe to
 // each other, and reports join times, latency, loss, jitter, freezes,
 // received bitrate per layer and the server's packets per CPU-second. It
-// exits 1 when a call does not connect, 2 when the run cannot start.
+// exits 1 when a call does not connect or a connected participant's audio
+// stops for 3 s mid-call, 2 when the run cannot start.
 //
 //	go run ./loadtest/cmd/loadtest --spawn --scenario one-to-one --calls 10
 package main
@@ -162,7 +163,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res.WriteSummary(summary)
 	code := 0
 	if !res.OK() {
-		fmt.Fprintf(summary, "FAIL: %d of %d calls did not connect\n", res.FailedCalls, res.Calls)
+		fmt.Fprintf(summary, "FAIL: %d of %d calls did not connect; %d audio streams stopped mid-call\n",
+			res.FailedCalls, res.Calls, res.AudioStops)
 		code = 1
 	}
 	if o.jsonOut != "" {
