@@ -34,9 +34,10 @@ bench:
 # connect or its audio stops mid-call.
 #
 # loadtest-ci: short and bounded (well under 2 minutes), for `make test`: four
-# one-to-one visits and one call of three, a 15 s steady window.
+# one-to-one visits and one call of three, a 15 s steady window, every
+# connection on one UDP port (the port's reader carries every call).
 loadtest-ci:
-	$(GO) run ./loadtest/cmd/loadtest --spawn --scenario mixed --calls 4 --group-calls 1 \
+	$(GO) run ./loadtest/cmd/loadtest --spawn --spawn-udp-port --scenario mixed --calls 4 --group-calls 1 \
 		--participants 3 --ramp 2s --duration 15s --join-timeout 20s --timeout 100s --no-progress
 
 # loadtest: the full runs, each with a JSON result and an HTML report in

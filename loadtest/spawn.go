@@ -40,6 +40,9 @@ type SpawnOptions struct {
 	// TURN runs the built-in relay on loopback, allowed to reach the media
 	// server's loopback addresses, for relay-only scenarios.
 	TURN bool
+	// SharedUDPPort carries all the server's media on one UDP port
+	// (--udp-port), as a deployment with one port open in its firewall.
+	SharedUDPPort bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
 }
@@ -95,6 +98,13 @@ func Spawn(ctx context.Context, opts SpawnOptions) (*Server, error) {
 
 	args := []string{"--addr", "127.0.0.1:0", "--data-dir", filepath.Join(tmp, "data"),
 		"--ice-loopback-only", "--log-level", "warn", "--demo"}
+	if opts.SharedUDPPort {
+		port, err := freePort()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSpawn, err)
+		}
+		args = append(args, "--udp-port", strconv.Itoa(port))
+	}
 	if opts.TURN {
 		port, err := freePort()
 		if err != nil {

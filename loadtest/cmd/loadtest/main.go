@@ -36,6 +36,7 @@ type options struct {
 	cfg        loadtest.Config
 	scenario   string
 	spawn      bool
+	spawnPort  bool
 	jsonOut    string
 	reportOut  string
 	noSimul    bool
@@ -67,6 +68,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.cfg.AudioOnly, "audio-only", false, "publish audio only")
 	fs.StringVar(&o.jsonOut, "json", "", "write the full result as JSON to this file (- for standard output)")
 	fs.StringVar(&o.reportOut, "report", "", "write an HTML report with plots to this file")
+	fs.BoolVar(&o.spawnPort, "spawn-udp-port", false, "with --spawn: carry the server's media on one UDP port (--udp-port), as behind a firewall with one port open")
 	fs.BoolVar(&o.spawn, "spawn", false, "build ./cmd/gatehouse and run it on loopback with a fresh data directory for the test (measures its CPU and memory from /proc too); run from the repository")
 	fs.IntVar(&o.cfg.ServerPID, "server-pid", 0, "process id of a server on this machine, to read its CPU and memory from /proc (set by --spawn)")
 	fs.DurationVar(&o.timeout, "timeout", 0, "bound on the whole run; 0: ramp + join timeout + duration + 3 minutes")
@@ -131,7 +133,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 
 	if o.spawn {
-		srv, err := loadtest.Spawn(ctx, loadtest.SpawnOptions{TURN: o.cfg.Scenario == loadtest.TURN, Log: log})
+		srv, err := loadtest.Spawn(ctx, loadtest.SpawnOptions{TURN: o.cfg.Scenario == loadtest.TURN, SharedUDPPort: o.spawnPort, Log: log})
 		if err != nil {
 			fmt.Fprintln(stderr, "loadtest:", err)
 			return 2
