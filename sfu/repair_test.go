@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -28,16 +29,7 @@ func TestRetransmissionsWithoutRepairIDAreRefused(t *testing.T) {
 		return len(ls) > 30 && ls[len(ls)-1] == layerF
 	})
 
-	_, ts := room.snapshot()
-	var top *upLayer
-	for _, t := range ts {
-		if t.owner.id == "a" && t.simulcast {
-			top = t.layer(layerF)
-		}
-	}
-	if top == nil {
-		t.Fatal("no top layer published")
-	}
+	top := videoLayer(t, room, "a", layerF)
 	// Pion's NACK responder resends on its RTX stream, marked with the rid.
 	nackRecent(t, top)
 	waitFor(t, 5*time.Second, "the RTX stream refused", func() bool {
@@ -119,16 +111,7 @@ func TestDeclaredRetransmissionsAreKept(t *testing.T) {
 		}
 	}()
 	waitFor(t, 10*time.Second, "video at b", func() bool { return b.count("a", "video") > 30 })
-	_, ts := room.snapshot()
-	var video *upLayer
-	for _, t := range ts {
-		if t.owner.id == "a" && t.kind.String() == "video" {
-			video = t.layer(0)
-		}
-	}
-	if video == nil {
-		t.Fatal("no video published")
-	}
+	video := videoLayer(t, room, "a", 0)
 	nackRecent(t, video)
 	n := b.count("a", "video")
 	waitFor(t, 5*time.Second, "video still at b", func() bool { return b.count("a", "video") > n+60 })
@@ -178,4 +161,20 @@ func refusedStreams(t *testing.T, room *Room) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// videoLayer returns layer q of the video track publisher id published in
+// room.
+func videoLayer(t *testing.T, room *Room, id string, q int) *upLayer {
+	t.Helper()
+	_, ts := room.snapshot()
+	for _, up := range ts {
+		if up.owner.id == id && up.kind == webrtc.RTPCodecTypeVideo {
+			if l := up.layer(q); l != nil {
+				return l
+			}
+		}
+	}
+	t.Fatalf("%s published no video layer %d", id, q)
+	return nil
 }
