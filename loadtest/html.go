@@ -147,7 +147,7 @@ Ramp {{printf "%.1f" .R.RampSeconds}} s, all connected {{printf "%.1f" .R.JoinWa
 <tr><td>Frames, freezes</td><td>{{.R.Frames}} decodable frames, {{.R.Freezes}} freezes ({{printf "%.1f" .R.FreezeSeconds}} s)</td></tr>
 {{range .Layers}}<tr><td>Received bitrate, layer {{.Name}}</td><td>{{printf "%.0f" .Rate.TotalKbps}} kbit/s in {{printf "%.1f" .Rate.Streams}} streams ({{printf "%.0f" .Rate.PerStreamKbps}} kbit/s each)</td></tr>
 {{end}}<tr><td>Server packets sent per CPU-second</td><td><b>{{printf "%.0f" .R.Server.PacketsPerCPUSecond}}</b> ({{printf "%.0f" .R.Server.Forwarded}} forwarded + {{printf "%.0f" .R.Server.Retransmitted}} retransmitted in {{printf "%.2f" .R.Server.CPUSeconds}} CPU-s, {{.R.Server.CPUSource}})</td></tr>
-<tr><td>Server CPU, memory</td><td>{{printf "%.0f" .R.Server.CPUPercent}}% of a core; RSS {{printf "%.0f" .RSSMB}} MB, peak {{printf "%.0f" .PeakMB}} MB</td></tr>
+<tr><td>Server CPU, memory</td><td>{{printf "%.0f" .R.Server.CPUPercent}}% of a core{{if .R.Server.SystemCPUSeconds}} ({{printf "%.2f" .R.Server.SystemCPUSeconds}} CPU-s in the kernel){{end}}; RSS {{printf "%.0f" .RSSMB}} MB, peak {{printf "%.0f" .PeakMB}} MB</td></tr>
 {{if .R.Server.Note}}<tr><td>Note</td><td>{{.R.Server.Note}}</td></tr>{{end}}
 </table>
 <figure>{{.Bitrate}}</figure>

@@ -115,6 +115,11 @@ type ServerResult struct {
 	PeakRSSBytes        float64 `json:"peakRssBytes"`
 	MetricsCPUSeconds   float64 `json:"metricsCpuSeconds"`
 	ProcCPUSeconds      float64 `json:"procCpuSeconds"`
+	// SystemCPUSeconds is the part of CPUSeconds spent in the kernel,
+	// known only from /proc: system calls, which on loopback include
+	// delivering each datagram sent and waking its receiver. It is the
+	// floor under the server's own work.
+	SystemCPUSeconds float64 `json:"systemCpuSeconds"`
 	// LoadCPUSeconds is this tool's own CPU time in the window: it shares
 	// the machine with the server on loopback runs.
 	LoadCPUSeconds float64 `json:"loadCpuSeconds"`
@@ -242,6 +247,10 @@ func (r *Result) WriteSummary(w io.Writer) {
 	s := r.Server
 	p("Server: %.0f packets sent (%.0f forwarded + %.0f retransmitted) in %.2f CPU-s (%s, %.0f%% of a core): %.0f packets per CPU-second",
 		s.Forwarded+s.Retransmitted, s.Forwarded, s.Retransmitted, s.CPUSeconds, s.CPUSource, s.CPUPercent, s.PacketsPerCPUSecond)
+	if sent := s.Forwarded + s.Retransmitted; s.SystemCPUSeconds > 0 && sent > 0 {
+		p("Server kernel time: %.2f CPU-s (%.0f%%), %.1f us per packet sent",
+			s.SystemCPUSeconds, 100*s.SystemCPUSeconds/s.CPUSeconds, 1e6*s.SystemCPUSeconds/sent)
+	}
 	p("Server memory: RSS %.0f MB, peak %.0f MB; this tool used %.2f CPU-s in the window",
 		s.RSSBytes/1e6, s.PeakRSSBytes/1e6, s.LoadCPUSeconds)
 	if s.Note != "" {

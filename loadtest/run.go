@@ -596,6 +596,7 @@ func (r *runner) steadyFigures(res *Result, srv0, srv1 ServerSample, rx0, rx1 rx
 	}
 	if srv0.Proc && srv1.Proc {
 		s.ProcCPUSeconds = srv1.ProcCPUSeconds - srv0.ProcCPUSeconds
+		s.SystemCPUSeconds = srv1.ProcSystemCPUSeconds - srv0.ProcSystemCPUSeconds
 		s.CPUSeconds, s.CPUSource = s.ProcCPUSeconds, "proc"
 		s.RSSBytes = srv1.ProcRSSBytes
 		s.PeakRSSBytes = max(s.PeakRSSBytes, srv1.ProcPeakRSS)

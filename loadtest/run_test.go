@@ -58,6 +58,9 @@ func TestRunAgainstInProcessServer(t *testing.T) {
 	if res.Server.CPUSeconds <= 0 || res.Server.CPUSource != "proc" || res.Server.Forwarded <= 0 || res.Server.PacketsPerCPUSecond <= 0 {
 		t.Errorf("server figures %+v", res.Server)
 	}
+	if sys := res.Server.SystemCPUSeconds; sys <= 0 || sys > res.Server.CPUSeconds {
+		t.Errorf("server kernel time %.2f s of %.2f s", sys, res.Server.CPUSeconds)
+	}
 
 	var js bytes.Buffer
 	if err := res.WriteJSON(&js); err != nil {

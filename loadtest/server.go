@@ -37,8 +37,11 @@ type ServerSample struct {
 	// From /proc/PID; Proc is false without a process id on this machine.
 	Proc           bool    `json:"proc"`
 	ProcCPUSeconds float64 `json:"procCpuSeconds"`
-	ProcRSSBytes   float64 `json:"procRssBytes"`
-	ProcPeakRSS    float64 `json:"procPeakRssBytes"`
+	// ProcSystemCPUSeconds is the part of ProcCPUSeconds spent in the
+	// kernel (system calls: on loopback a send includes the delivery).
+	ProcSystemCPUSeconds float64 `json:"procSystemCpuSeconds"`
+	ProcRSSBytes         float64 `json:"procRssBytes"`
+	ProcPeakRSS          float64 `json:"procPeakRssBytes"`
 }
 
 // serverProbe reads the server's /metrics and, when its process id is
@@ -65,9 +68,9 @@ func (p *serverProbe) sample(ctx context.Context) ServerSample {
 		s.RSSBytes = m[metricRSS]
 	}
 	if p.pid > 0 {
-		if cpu, err := procCPUSeconds(p.pid); err == nil {
+		if t, err := procCPU(p.pid); err == nil {
 			s.Proc = true
-			s.ProcCPUSeconds = cpu
+			s.ProcCPUSeconds, s.ProcSystemCPUSeconds = t.user+t.system, t.system
 			s.ProcRSSBytes, s.ProcPeakRSS, _ = procRSS(p.pid)
 		}
 	}
@@ -135,33 +138,43 @@ func parseMetrics(r io.Reader, names ...string) (map[string]float64, error) {
 	return out, nil
 }
 
+// cpuTimes is a process's CPU time in user space and in the kernel,
+// seconds.
+type cpuTimes struct{ user, system float64 }
+
 // procCPUSeconds returns the user plus system CPU time of process pid.
 func procCPUSeconds(pid int) (float64, error) {
+	t, err := procCPU(pid)
+	return t.user + t.system, err
+}
+
+// procCPU returns the CPU times of process pid.
+func procCPU(pid int) (cpuTimes, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return cpuTimes{}, err
 	}
 	return parseProcStat(b)
 }
 
 // parseProcStat reads utime and stime (fields 14 and 15) from a
 // /proc/PID/stat line; the command name in parentheses may hold spaces.
-func parseProcStat(b []byte) (float64, error) {
+func parseProcStat(b []byte) (cpuTimes, error) {
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("proc stat: no command")
+		return cpuTimes{}, fmt.Errorf("proc stat: no command")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state); utime is field 14, stime 15.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("proc stat: %d fields", len(f))
+		return cpuTimes{}, fmt.Errorf("proc stat: %d fields", len(f))
 	}
 	ut, err1 := strconv.ParseUint(f[11], 10, 64)
 	st, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("proc stat: bad times")
+		return cpuTimes{}, fmt.Errorf("proc stat: bad times")
 	}
-	return float64(ut+st) / userHZ, nil
+	return cpuTimes{user: float64(ut) / userHZ, system: float64(st) / userHZ}, nil
 }
 
 // procRSS returns the resident and peak resident memory of process pid.

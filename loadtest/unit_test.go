@@ -29,8 +29,8 @@ process_resident_memory_bytes 5.24288e+07
 func TestParseProc(t *testing.T) {
 	stat := "4242 (gate house) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 130 0 0 20 0 12 0 100 0 0\n"
 	cpu, err := parseProcStat([]byte(stat))
-	if err != nil || cpu != 3.8 {
-		t.Errorf("cpu %v, %v; want 3.8 s", cpu, err)
+	if err != nil || cpu.user != 2.5 || cpu.system != 1.3 {
+		t.Errorf("cpu %+v, %v; want 2.5 s user, 1.3 s system", cpu, err)
 	}
 	if _, err := parseProcStat([]byte("1 (x) S 1")); err == nil {
 		t.Error("short stat accepted")
