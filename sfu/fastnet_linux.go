@@ -29,6 +29,8 @@ type fastUDPConn struct {
 	fd     int
 	closed bool
 
+	sendq sendQueue // what is sent while the reader works through a burst
+
 	readMu sync.Mutex // one reader at a time (Pion's ICE has one per socket)
 	// What the read closure, made once so that reads do not allocate,
 	// reads into and returns.
@@ -54,6 +56,7 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok {
 		c.v6 = la.IP.To4() == nil
 	}
+	c.sendq.v6 = c.v6
 	c.readFn = func(fd uintptr) bool {
 		for {
 			n, from, err := udpraw.RecvFrom(int(fd), c.rbuf, &c.sa)
@@ -61,7 +64,11 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 				continue // the datagram is still there: waiting for the next would strand it
 			}
 			if errors.Is(err, unix.EAGAIN) {
-				return false // wait in the poller
+				c.sendq.release(int(fd)) // nothing more to read: send what the burst forwarded
+				return false             // and wait in the poller
+			}
+			if err == nil {
+				c.sendq.hold()
 			}
 			c.rn, c.rfrom, c.rerr = n, from, err
 			return true
@@ -71,34 +78,54 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter: the next datagram
-// the connection's fast path leaves to Pion.
+// the connection's fast path leaves to Pion. What the fast path forwards
+// meanwhile is sent in batches (sendQueue): the socket is held from a
+// datagram read until there is none left to read, or one goes to Pion.
 func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	c.rbuf = p
 	for {
 		if err := c.rc.Read(c.readFn); err != nil {
+			c.sendq.discard()
 			return 0, netip.AddrPort{}, err // the socket's own (net.ErrClosed once closed)
 		}
 		if c.rerr != nil {
 			err := &net.OpError{Op: "read", Net: "udp", Source: c.uc.LocalAddr(), Err: c.rerr}
 			c.rerr = nil
+			c.flushHeld()
 			return 0, netip.AddrPort{}, err
 		}
 		if !c.take(p[:c.rn]) {
+			c.flushHeld()
 			return c.rn, c.rfrom, nil
 		}
 	}
 }
 
-// WriteToAddrPort implements ice.AddrPortReaderWriter. A datagram the
-// kernel will not take now (a full send buffer) is dropped, as a
+// flushHeld sends what the reader held back and stops holding.
+func (c *fastUDPConn) flushHeld() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		c.sendq.discard()
+		return
+	}
+	c.sendq.release(c.fd)
+}
+
+// WriteToAddrPort implements ice.AddrPortReaderWriter: while the reader
+// holds the socket, the datagram is queued (copied) and sent with the
+// burst. A datagram the kernel will not take now (a full send buffer) is dropped, as a
 // congested network would.
 func (c *fastUDPConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
 		return 0, net.ErrClosed
+	}
+	if c.sendq.add(c.fd, p, addr) {
+		return len(p), nil
 	}
 	if err := udpraw.SendTo(c.fd, c.v6, p, addr); err != nil && !errors.Is(err, udpraw.ErrDrop) {
 		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.uc.LocalAddr(), Addr: net.UDPAddrFromAddrPort(addr), Err: err}
