@@ -33,10 +33,22 @@ func (n fastNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 		return nil, err
 	}
 	fc := &fastConn{UDPConn: c, tk: n.tk}
-	if uc, ok := c.(*net.UDPConn); ok {
-		return newFastUDPConn(fc, uc)
+	uc, ok := c.(*net.UDPConn)
+	if !ok {
+		return fc, nil
 	}
-	return fc, nil
+	conn, err := newFastUDPConn(fc, uc)
+	if err != nil {
+		return nil, err
+	}
+	// A socket of the shared port: the port's router holds its sends for
+	// the goroutines that forward bursts.
+	if port, ok := n.tk.(*fastPaths); ok {
+		if h, ok := conn.(sendHolder); ok {
+			port.adopt(h)
+		}
+	}
+	return conn, nil
 }
 
 // fastConn is a media socket: ReadFrom returns only the datagrams its

@@ -29,7 +29,7 @@ type fastUDPConn struct {
 	fd     int
 	closed bool
 
-	sendq sendQueue // what is sent while the reader works through a burst
+	sendq sendQueue // what is sent while the socket is held
 
 	readMu sync.Mutex // one reader at a time (Pion's ICE has one per socket)
 	// What the read closure, made once so that reads do not allocate,
@@ -40,6 +40,7 @@ type fastUDPConn struct {
 	rerr   error
 	sa     unix.RawSockaddrAny
 	readFn func(uintptr) bool
+	held   bool // the reader holds sendq
 }
 
 func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
@@ -64,10 +65,14 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 				continue // the datagram is still there: waiting for the next would strand it
 			}
 			if errors.Is(err, unix.EAGAIN) {
-				c.sendq.release(int(fd)) // nothing more to read: send what the burst forwarded
-				return false             // and wait in the poller
+				if c.held { // nothing more to read: send what the burst forwarded
+					c.held = false
+					c.sendq.release(int(fd))
+				}
+				return false // and wait in the poller
 			}
-			if err == nil {
+			if err == nil && !c.held {
+				c.held = true
 				c.sendq.hold()
 			}
 			c.rn, c.rfrom, c.rerr = n, from, err
@@ -87,6 +92,7 @@ func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	c.rbuf = p
 	for {
 		if err := c.rc.Read(c.readFn); err != nil {
+			c.held = false
 			c.sendq.discard()
 			return 0, netip.AddrPort{}, err // the socket's own (net.ErrClosed once closed)
 		}
@@ -103,8 +109,21 @@ func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	}
 }
 
-// flushHeld sends what the reader held back and stops holding.
+// flushHeld ends the reader's hold, sending what is queued.
 func (c *fastUDPConn) flushHeld() {
+	if c.held {
+		c.held = false
+		c.releaseSends()
+	}
+}
+
+// holdSends makes what is written to the socket wait, queued, until the
+// matching releaseSends (sendQueue): a goroutine about to forward a burst
+// holds the socket the burst leaves by.
+func (c *fastUDPConn) holdSends() { c.sendq.hold() }
+
+// releaseSends ends a hold, sending what is queued.
+func (c *fastUDPConn) releaseSends() {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
@@ -114,10 +133,10 @@ func (c *fastUDPConn) flushHeld() {
 	c.sendq.release(c.fd)
 }
 
-// WriteToAddrPort implements ice.AddrPortReaderWriter: while the reader
-// holds the socket, the datagram is queued (copied) and sent with the
-// burst. A datagram the kernel will not take now (a full send buffer) is dropped, as a
-// congested network would.
+// WriteToAddrPort implements ice.AddrPortReaderWriter: while the socket
+// is held, the datagram is queued (copied) and sent with the burst. A
+// datagram the kernel will not take now (a full send buffer) is dropped,
+// as a congested network would.
 func (c *fastUDPConn) WriteToAddrPort(p []byte, addr netip.AddrPort) (int, error) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()

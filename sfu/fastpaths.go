@@ -8,9 +8,52 @@ import "sync"
 // then proves the route right. An SSRC that two connections' streams
 // claim at once (random 32-bit numbers: rare) is routed to neither: Pion's
 // mux, which routes by address, carries both.
+//
+// It also knows the port's sockets, so that a goroutine about to forward
+// a burst can hold their sends and have them leave together.
 type fastPaths struct {
-	mu     sync.RWMutex
-	claims map[uint32][]*fastPath
+	mu      sync.RWMutex
+	claims  map[uint32][]*fastPath
+	sockets []sendHolder // bounded: one per local address the port listens on
+}
+
+// sendHolder is a media socket whose sends can be held back and sent
+// together (fastnet_linux.go).
+type sendHolder interface {
+	holdSends()
+	releaseSends()
+}
+
+// adopt makes h one of the port's sockets.
+func (s *fastPaths) adopt(h sendHolder) {
+	s.mu.Lock()
+	s.sockets = append(s.sockets, h)
+	s.mu.Unlock()
+}
+
+// holdSends holds the sends of every socket of the port until
+// releaseSends; nothing on a nil router (no shared port).
+func (s *fastPaths) holdSends() {
+	if s == nil {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.sockets {
+		h.holdSends()
+	}
+}
+
+// releaseSends ends a holdSends, sending what the sockets queued.
+func (s *fastPaths) releaseSends() {
+	if s == nil {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, h := range s.sockets {
+		h.releaseSends()
+	}
 }
 
 func newFastPaths() *fastPaths {

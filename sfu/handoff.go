@@ -55,23 +55,38 @@ func (hd *handoff) push(seq uint16, keyframe bool, now int64) bool {
 	}
 }
 
+// handedBurst is the most packets the layer's goroutine forwards under
+// one hold of the shared port's sends.
+const handedBurst = 8
+
 // forwardHanded forwards the packets handed off to the layer until its
-// stream closes.
+// stream closes. On the shared UDP port it holds the port's sends while
+// it forwards what is waiting (up to handedBurst packets), so that each
+// subscriber's copies of a frame leave together (sendQueue).
 func (l *upLayer) forwardHanded(hd *handoff, closed <-chan struct{}) {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
+	port := l.track.owner.room.sfu.apis.shared
+	one := func(p handed) {
+		if n := l.cache.get(p.seq, buf); n > 0 {
+			if hl, err := h.Unmarshal(buf[:n]); err == nil {
+				l.forwardTo(*l.track.downs.Load(), &h, buf[hl:n], p.keyframe, p.now)
+			}
+		}
+		hd.pending.Add(-1)
+		hd.forwarded.Add(1)
+	}
 	for {
 		select {
 		case <-closed:
 			return
 		case p := <-hd.q:
-			if n := l.cache.get(p.seq, buf); n > 0 {
-				if hl, err := h.Unmarshal(buf[:n]); err == nil {
-					l.forwardTo(*l.track.downs.Load(), &h, buf[hl:n], p.keyframe, p.now)
-				}
+			port.holdSends()
+			one(p)
+			for range min(len(hd.q), handedBurst-1) {
+				one(<-hd.q) // this goroutine alone receives: they are there
 			}
-			hd.pending.Add(-1)
-			hd.forwarded.Add(1)
+			port.releaseSends()
 		}
 	}
 }

@@ -9,41 +9,41 @@ import (
 	"github.com/gatehouse/gatehouse/internal/udpraw"
 )
 
-// sendQueueLen is how many datagrams a media socket holds back while its
-// reader works through what it has read.
-const sendQueueLen = 32
+// sendQueueLen is how many datagrams a media socket holds back while it
+// is held (udpraw.MaxSegments: a frame to one subscriber fits a train).
+const sendQueueLen = udpraw.MaxSegments
 
-// sendQueue batches what a media socket sends while its reader holds it:
-// from the datagram it read until the socket has no more to read (or the
-// reader hands one to Pion), what is forwarded on the way (audio, video to
-// a single subscriber: the fast path) is copied here and then sent with
-// one system call, a subscriber's run of equal-sized packets (a video
-// frame) as one UDP segmentation train (udpraw.Batch). A burst of packets
-// read together thus costs the kernel one pass per subscriber and frame
-// instead of one per packet, and the receiver one wake-up. Nothing waits
-// longer than the reader takes to handle the burst it read with it; a
-// datagram is never held once the reader sleeps. It matters on the UDP
-// port every connection shares (Config.UDPPort), where what a publisher's
-// packets are forwarded to leaves by the socket that read them; with a
-// port per connection they leave by each subscriber's own socket, which
-// nobody holds.
+// sendQueue batches what a media socket sends while someone holds it: its
+// reader, from the datagram it read until the socket has no more to read
+// (or it hands one to Pion), and a layer's goroutine while it forwards
+// what was handed to it (sendHolders). What is written meanwhile is
+// copied here and then sent with one system call, each subscriber's run
+// of equal-sized packets (a video frame) as one UDP segmentation train
+// (udpraw.Batch). A burst thus costs the kernel one pass per subscriber
+// and frame instead of one per packet, and the receiver one wake-up.
+// Every release sends what is queued, so nothing waits longer than the
+// burst of the holder that released it; a datagram is never held once
+// nobody holds the socket. It matters on the UDP port every connection
+// shares (Config.UDPPort), where forwarded packets leave by the port's
+// socket; with a port per connection they leave by each subscriber's own
+// socket, which nobody holds.
 type sendQueue struct {
-	mu      sync.Mutex
-	holding bool
-	n       int
-	slab    []byte // sendQueueLen slots of maxPacket bytes, made on first hold
-	batch   *udpraw.Batch
-	v6      bool
-	noGSO   bool
+	mu    sync.Mutex
+	holds int // holders now
+	n     int
+	slab  []byte // sendQueueLen slots of maxPacket bytes, made on first hold
+	batch *udpraw.Batch
+	v6    bool
+	noGSO bool
 
 	// What was sent held back, for tests and figures.
 	datagrams, messages atomic.Uint64
 }
 
-// hold makes writes queue until release.
+// hold makes writes queue until the matching release.
 func (q *sendQueue) hold() {
 	q.mu.Lock()
-	q.holding = true
+	q.holds++
 	q.mu.Unlock()
 }
 
@@ -53,7 +53,7 @@ func (q *sendQueue) hold() {
 func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.holding {
+	if q.holds == 0 {
 		return false
 	}
 	if len(p) > maxPacket || (!q.v6 && !ap.Addr().Unmap().Is4()) {
@@ -62,56 +62,49 @@ func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 	}
 	if q.slab == nil {
 		q.slab = make([]byte, sendQueueLen*maxPacket)
-		q.batch = udpraw.NewBatch(q.v6, !q.noGSO, sendQueueLen, sendQueueLen)
+		q.batch = udpraw.NewBatch(q.v6, !q.noGSO, sendQueueLen)
 	}
 	if q.n == sendQueueLen {
 		q.flushLocked(fd)
 	}
 	slot := q.slab[q.n*maxPacket : q.n*maxPacket+len(p)]
 	copy(slot, p)
-	if !q.batch.Add(slot, ap) {
-		q.flushLocked(fd)
-		slot = q.slab[:len(p)]
-		copy(slot, p)
-		q.batch.Add(slot, ap)
-	}
+	q.batch.Add(slot, ap) // room: the batch holds as many as the slab
 	q.n++
 	return true
 }
 
-// release sends what is queued and stops holding. fd must stay open.
+// release sends what is queued and ends one hold. fd must stay open.
 func (q *sendQueue) release(fd int) {
 	q.mu.Lock()
 	q.flushLocked(fd)
-	q.holding = false
+	q.holds = max(q.holds-1, 0)
 	q.mu.Unlock()
 }
 
-// discard drops what is queued (the socket is closing) and stops holding.
+// discard drops what is queued and every hold (the socket is closing).
 func (q *sendQueue) discard() {
 	q.mu.Lock()
 	if q.batch != nil {
 		q.batch.Reset()
 	}
-	q.n, q.holding = 0, false
+	q.n, q.holds = 0, 0
 	q.mu.Unlock()
 }
 
 // flushLocked sends what is queued; q.mu is held. A route that refuses
-// segmentation trains turns them off for the socket, and the rest goes
-// datagram by datagram. A datagram lost here is lost as on the network:
-// the writer was told it was sent.
+// segmentation trains turns them off for the socket (the batch sends the
+// rest datagram by datagram). A datagram lost here is lost as on the
+// network: the writer was told it was sent.
 func (q *sendQueue) flushLocked(fd int) {
 	if q.n == 0 {
 		return
 	}
 	q.datagrams.Add(uint64(q.n))
-	q.messages.Add(uint64(q.batch.Len()))
-	unsent, err := q.batch.Send(fd)
+	msgs, err := q.batch.Send(fd)
+	q.messages.Add(uint64(msgs))
 	if errors.Is(err, udpraw.ErrNoGSO) {
 		q.noGSO = true
-		q.batch.SetGSO(false)
-		_ = q.batch.Resend(fd, unsent)
 	}
 	q.n = 0
 }

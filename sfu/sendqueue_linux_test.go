@@ -10,7 +10,8 @@ import (
 // TestSendQueueHoldsABurstAndSendsItTogether: nothing is queued unless
 // the reader holds the socket; what is written while it holds leaves at
 // release, whole and in order, a subscriber's run of equal packets as one
-// message; a discarded queue sends nothing.
+// message; with two holders each release sends and the last ends the
+// hold; a discarded queue sends nothing.
 func TestSendQueueHoldsABurstAndSendsItTogether(t *testing.T) {
 	from, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -49,7 +50,7 @@ func TestSendQueueHoldsABurstAndSendsItTogether(t *testing.T) {
 	q.hold()
 	var burst [][]byte
 	for i := range sendQueueLen + 3 { // more than a queue: it sends the first full one
-		p := bytes.Repeat([]byte{byte(i)}, 1100)
+		p := bytes.Repeat([]byte{byte(i)}, 1000)
 		burst = append(burst, p)
 		withFD(func(fd int) {
 			if !q.add(fd, p, dst) {
@@ -66,12 +67,32 @@ func TestSendQueueHoldsABurstAndSendsItTogether(t *testing.T) {
 			t.Fatalf("datagram %d of %d: %v", i+1, len(burst), err)
 		}
 		if !bytes.Equal(buf[:n], p) {
-			t.Fatalf("datagram %d: %d bytes of %d, want 1100 of %d", i+1, n, buf[0], i)
+			t.Fatalf("datagram %d: %d bytes of %d, want 1000 of %d", i+1, n, buf[0], i)
 		}
 	}
 	nothingArrives("after the burst")
 	if d, m := q.datagrams.Load(), q.messages.Load(); d != uint64(len(burst)) || m != 2 {
 		t.Errorf("%d datagrams in %d messages, want %d in 2", d, m, len(burst))
+	}
+
+	// Two holders: each release sends what is queued, and the queue
+	// stays held until the last one releases.
+	q.hold()
+	q.hold()
+	withFD(func(fd int) { q.add(fd, []byte("first"), dst) })
+	withFD(q.release)
+	if n, err := readOne(to, buf); err != nil || string(buf[:n]) != "first" {
+		t.Fatalf("the first release sent %q, %v", buf[:n], err)
+	}
+	withFD(func(fd int) {
+		if !q.add(fd, []byte("second"), dst) {
+			t.Fatal("not queued while another holder holds")
+		}
+	})
+	nothingArrives("while the other holder holds")
+	withFD(q.release)
+	if n, err := readOne(to, buf); err != nil || string(buf[:n]) != "second" {
+		t.Fatalf("the last release sent %q, %v", buf[:n], err)
 	}
 
 	q.hold()
@@ -84,4 +105,47 @@ func TestSendQueueHoldsABurstAndSendsItTogether(t *testing.T) {
 			t.Error("a datagram was queued after release")
 		}
 	})
+}
+
+// readOne reads one datagram from c within two seconds.
+func readOne(c *net.UDPConn, buf []byte) (int, error) {
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	return c.Read(buf)
+}
+
+// TestSharedPortHandOffSendsInBatches: on the shared UDP port, with the
+// layers' goroutines forwarding to two subscribers each (handoff.go)
+// while holding the port's sends, every subscriber keeps receiving, and
+// the port sent fewer messages than datagrams.
+func TestSharedPortHandOffSendsInBatches(t *testing.T) {
+	room, _ := sharedPortRoom(t)
+	a, b := exchangeAV(t, room, 200)
+	aHad, bHad := a.count("b", "video"), b.count("a", "video")
+	c := joinPeer(t, room, "c")
+	waitFor(t, 10*time.Second, "the third peer and the first two to receive video", func() bool {
+		return c.count("a", "video") > 300 && c.count("b", "video") > 300 &&
+			a.count("b", "video") > aHad+300 && b.count("a", "video") > bHad+300 &&
+			c.count("a", "audio") > 50 && c.count("b", "audio") > 50
+	})
+	for _, p := range []*peer{a, b} {
+		if n := handedOff(t, room, p.part); n < 100 {
+			t.Errorf("%s: %d packets handed off with two subscribers, want at least 100", p.part.id, n)
+		}
+	}
+	port := room.sfu.apis.shared
+	port.mu.RLock()
+	defer port.mu.RUnlock()
+	if len(port.sockets) == 0 {
+		t.Fatal("the shared port adopted no socket")
+	}
+	var datagrams, messages uint64
+	for _, s := range port.sockets {
+		c := s.(*fastUDPConn)
+		datagrams += c.sendq.datagrams.Load()
+		messages += c.sendq.messages.Load()
+	}
+	t.Logf("held sends: %d datagrams in %d messages", datagrams, messages)
+	if datagrams < 500 || messages >= datagrams {
+		t.Errorf("held sends: %d datagrams in %d messages, want batches", datagrams, messages)
+	}
 }

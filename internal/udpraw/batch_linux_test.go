@@ -44,36 +44,32 @@ func receive(t *testing.T, c *net.UDPConn, want [][]byte) {
 	}
 }
 
-// send sends b on the socket of c.
-func send(t *testing.T, c *net.UDPConn, b *Batch) {
+// withFD runs f with the descriptor of c.
+func withFD(t *testing.T, c *net.UDPConn, f func(fd int)) {
 	t.Helper()
 	rc, err := c.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) { _, serr = b.Send(int(fd)) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { f(int(fd)) }); err != nil {
 		t.Fatal(err)
-	}
-	if serr != nil {
-		t.Fatal(serr)
 	}
 }
 
-// TestBatchSendsTrainsInOrder: equal-sized datagrams to one address form
-// one message (a segmentation train) that a shorter one ends, other
-// addresses get messages of their own, and every datagram arrives whole
-// and in its address's order; without segmentation each datagram is a
-// message.
+// TestBatchSendsTrainsInOrder: the datagrams of one address form one
+// message (a segmentation train) across those added for other addresses
+// between them, a shorter one ends the train, and every datagram arrives
+// whole and in its address's order; without segmentation each datagram
+// is a message.
 func TestBatchSendsTrainsInOrder(t *testing.T) {
 	for _, gso := range []bool{true, false} {
 		from, a, b := loopbackUDP(t), loopbackUDP(t), loopbackUDP(t)
 		ap, bp := a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()
-		batch := NewBatch(false, gso, 16, 32)
+		batch := NewBatch(false, gso, 16)
 		var toA, toB [][]byte
 		add := func(to netip.AddrPort, p []byte) {
 			if !batch.Add(p, to) {
-				t.Fatalf("gso %v: batch full at %d messages", gso, batch.Len())
+				t.Fatalf("gso %v: batch full at %d datagrams", gso, batch.Len())
 			}
 			if to == ap {
 				toA = append(toA, p)
@@ -81,28 +77,55 @@ func TestBatchSendsTrainsInOrder(t *testing.T) {
 				toB = append(toB, p)
 			}
 		}
-		for i := range 5 {
-			add(ap, datagram(byte(i+1), 1000))
+		add(ap, datagram(1, 1000))
+		add(bp, datagram(11, 1000))
+		add(ap, datagram(2, 1000))
+		add(bp, datagram(12, 1000))
+		add(ap, datagram(3, 600)) // ends a's train
+		add(bp, datagram(13, 1000))
+		add(ap, datagram(4, 1000)) // after a shorter one: a message of its own
+		if batch.Len() != 7 {
+			t.Errorf("gso %v: %d datagrams in the batch, want 7", gso, batch.Len())
 		}
-		add(ap, datagram(6, 600)) // ends the train
-		for i := range 3 {
-			add(bp, datagram(byte(10+i), 1000))
-		}
-		add(ap, datagram(7, 1000)) // after a shorter one: a message of its own
 		want := 3
 		if !gso {
-			want = 10
+			want = 7
 		}
-		if batch.Len() != want {
-			t.Errorf("gso %v: %d messages, want %d", gso, batch.Len(), want)
+		var msgs int
+		var err error
+		withFD(t, from, func(fd int) { msgs, err = batch.Send(fd) })
+		if err != nil || msgs != want {
+			t.Errorf("gso %v: %d messages (%v), want %d", gso, msgs, err, want)
 		}
-		send(t, from, batch)
 		if batch.Len() != 0 {
-			t.Errorf("gso %v: %d messages left after sending", gso, batch.Len())
+			t.Errorf("gso %v: %d datagrams left after sending", gso, batch.Len())
 		}
 		receive(t, a, toA)
 		receive(t, b, toB)
 	}
+}
+
+// TestBatchResendsFromAFailedMessage: when a train is refused, the
+// datagrams of that message and the later ones go one by one, in order,
+// and none of an earlier message twice.
+func TestBatchResendsFromAFailedMessage(t *testing.T) {
+	from, a, b := loopbackUDP(t), loopbackUDP(t), loopbackUDP(t)
+	ap, bp := a.LocalAddr().(*net.UDPAddr).AddrPort(), b.LocalAddr().(*net.UDPAddr).AddrPort()
+	batch := NewBatch(false, true, 8)
+	a1, b1, a2, b2 := datagram(1, 900), datagram(11, 900), datagram(2, 900), datagram(12, 900)
+	for _, d := range []struct {
+		p  []byte
+		to netip.AddrPort
+	}{{a1, ap}, {b1, bp}, {a2, ap}, {b2, bp}} {
+		batch.Add(d.p, d.to)
+	}
+	if n := batch.build(); n != 2 {
+		t.Fatalf("%d messages, want 2 trains", n)
+	}
+	withFD(t, from, func(fd int) { batch.sendEach(fd, 1) }) // message 0 (a's train) went
+	batch.Reset()
+	receive(t, b, [][]byte{b1, b2})
+	receive(t, a, nil)
 }
 
 // TestBatchIsBounded: a batch takes no more datagrams than it was made
@@ -110,7 +133,7 @@ func TestBatchSendsTrainsInOrder(t *testing.T) {
 func TestBatchIsBounded(t *testing.T) {
 	from, a := loopbackUDP(t), loopbackUDP(t)
 	ap := a.LocalAddr().(*net.UDPAddr).AddrPort()
-	batch := NewBatch(false, true, 2, 3)
+	batch := NewBatch(false, true, 3)
 	var sent [][]byte
 	for i := range 4 {
 		p := datagram(byte(i+1), 500)
@@ -124,6 +147,10 @@ func TestBatchIsBounded(t *testing.T) {
 	if batch.Add(nil, ap) {
 		t.Error("an empty datagram was taken")
 	}
-	send(t, from, batch)
+	withFD(t, from, func(fd int) {
+		if _, err := batch.Send(fd); err != nil {
+			t.Error(err)
+		}
+	})
 	receive(t, a, sent)
 }
