@@ -33,26 +33,20 @@ func (s *fastPaths) adopt(h sendHolder) {
 
 // holdSends holds the sends of every socket of the port until
 // releaseSends; nothing on a nil router (no shared port).
-func (s *fastPaths) holdSends() {
-	if s == nil {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, h := range s.sockets {
-		h.holdSends()
-	}
-}
+func (s *fastPaths) holdSends() { s.eachSocket(sendHolder.holdSends) }
 
 // releaseSends ends a holdSends, sending what the sockets queued.
-func (s *fastPaths) releaseSends() {
+func (s *fastPaths) releaseSends() { s.eachSocket(sendHolder.releaseSends) }
+
+// eachSocket calls f on every socket of the port.
+func (s *fastPaths) eachSocket(f func(sendHolder)) {
 	if s == nil {
 		return
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, h := range s.sockets {
-		h.releaseSends()
+		f(h)
 	}
 }
 

@@ -1,7 +1,6 @@
 package sfu
 
 import (
-	"errors"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -34,7 +33,6 @@ type sendQueue struct {
 	slab  []byte // sendQueueLen slots of maxPacket bytes, made on first hold
 	batch *udpraw.Batch
 	v6    bool
-	noGSO bool
 
 	// What was sent held back, for tests and figures.
 	datagrams, messages atomic.Uint64
@@ -62,7 +60,7 @@ func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 	}
 	if q.slab == nil {
 		q.slab = make([]byte, sendQueueLen*maxPacket)
-		q.batch = udpraw.NewBatch(q.v6, !q.noGSO, sendQueueLen)
+		q.batch = udpraw.NewBatch(q.v6, true, sendQueueLen)
 	}
 	if q.n == sendQueueLen {
 		q.flushLocked(fd)
@@ -93,18 +91,15 @@ func (q *sendQueue) discard() {
 }
 
 // flushLocked sends what is queued; q.mu is held. A route that refuses
-// segmentation trains turns them off for the socket (the batch sends the
-// rest datagram by datagram). A datagram lost here is lost as on the
-// network: the writer was told it was sent.
+// segmentation trains has the batch send the rest datagram by datagram
+// and turn trains off for good (udpraw.ErrNoGSO). A datagram lost here is
+// lost as on the network: the writer was told it was sent.
 func (q *sendQueue) flushLocked(fd int) {
 	if q.n == 0 {
 		return
 	}
 	q.datagrams.Add(uint64(q.n))
-	msgs, err := q.batch.Send(fd)
+	msgs, _ := q.batch.Send(fd)
 	q.messages.Add(uint64(msgs))
-	if errors.Is(err, udpraw.ErrNoGSO) {
-		q.noGSO = true
-	}
 	q.n = 0
 }
