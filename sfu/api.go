@@ -74,7 +74,7 @@ func newAPIs(cfg Config, log *slog.Logger) (*apis, error) {
 				ice.UDPMuxFromPortWithIPFilter(func(ip net.IP) bool { return ip.IsLoopback() }),
 				ice.UDPMuxFromPortWithInterfaceFilter(func(name string) bool { return name == "lo" || name == "lo0" }))
 		}
-		opts = append(opts, ice.UDPMuxFromPortWithNet(fastNet{Net: base, tk: shared}))
+		opts = append(opts, ice.UDPMuxFromPortWithNet(fastNet{Net: base, tk: shared, sockets: &shared.sockets}))
 		if mux, err = ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...); err != nil {
 			return nil, fmt.Errorf("media port %d: %w", cfg.UDPPort, err)
 		}
@@ -117,8 +117,8 @@ func (a *apis) publisher(fp *fastPath) *webrtc.API {
 }
 
 // subscriber returns a new subscriber peer connection and its bandwidth
-// estimator.
-func (a *apis) subscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// estimator; its sockets join set.
+func (a *apis) subscriber(set *socketSet) (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
 	ir := &interceptor.Registry{}
 	sr, err := report.NewSenderInterceptor()
 	if err != nil {
@@ -148,7 +148,7 @@ func (a *apis) subscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, erro
 	ir.Add(hdr)
 	se := a.se
 	if a.net != nil {
-		se.SetNet(fastNet{Net: a.net}) // raw sends; no fast path for what subscribers send
+		se.SetNet(fastNet{Net: a.net, sockets: set}) // raw sends; no fast path for what subscribers send
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(a.me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})

@@ -149,8 +149,9 @@ func (d *downTrack) Kind() webrtc.RTPCodecType { return d.up.kind }
 
 // forward sends one packet of layer q, received with header h, to the
 // subscriber if it belongs to the layer being forwarded, switching layers on
-// a key frame of the wanted one. It is the hot path: it must not allocate.
-func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool, now int64) {
+// a key frame of the wanted one, in burst bu (nil: at once). It is the
+// hot path: it must not allocate.
+func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool, now int64, bu *burst) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.bound || d.withheld {
@@ -175,6 +176,7 @@ func (d *downTrack) forward(q int, h *rtp.Header, payload []byte, keyframe bool,
 	d.copyExtensions(h, o)
 	e := &d.hist[outSeq&(histSize-1)]
 	*e = sentPacket{out: outSeq, in: h.SequenceNumber, ts: outTs, layer: int8(q), ok: true}
+	bu.enlist(d.sub.sockets)
 	if _, err := d.writer.WriteRTP(o, payload); err != nil {
 		return
 	}

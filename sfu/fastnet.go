@@ -17,13 +17,18 @@ import (
 type fastNet struct {
 	transport.Net
 	tk taker
+	// sockets is the set its operating system sockets join, whose sends a
+	// burst holds (burst.go): a subscriber connection's own, or the shared
+	// port's; nil for none.
+	sockets *socketSet
 }
 
 // taker is where a socket's reader hands each datagram first: a publisher
 // connection's fast path, or the shared port's router (fastpaths.go).
 type taker interface {
-	// take reports whether it took p; false leaves p to Pion.
-	take(p []byte) bool
+	// take reports whether it took p; false leaves p to Pion. What it
+	// forwards meanwhile is sent in burst b (nil: at once).
+	take(p []byte, b *burst) bool
 }
 
 // ListenUDP implements transport.Net.
@@ -37,18 +42,7 @@ func (n fastNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCon
 	if !ok {
 		return fc, nil
 	}
-	conn, err := newFastUDPConn(fc, uc)
-	if err != nil {
-		return nil, err
-	}
-	// A socket of the shared port: the port's router holds its sends for
-	// the goroutines that forward bursts.
-	if port, ok := n.tk.(*fastPaths); ok {
-		if h, ok := conn.(sendHolder); ok {
-			port.adopt(h)
-		}
-	}
-	return conn, nil
+	return newFastUDPConn(fc, uc, n.sockets)
 }
 
 // fastConn is a media socket: ReadFrom returns only the datagrams its
@@ -58,13 +52,13 @@ type fastConn struct {
 	tk taker // nil: everything is Pion's
 }
 
-func (c *fastConn) take(p []byte) bool { return c.tk != nil && c.tk.take(p) }
+func (c *fastConn) take(p []byte, b *burst) bool { return c.tk != nil && c.tk.take(p, b) }
 
 // ReadFrom implements net.PacketConn.
 func (c *fastConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	for {
 		n, addr, err := c.UDPConn.ReadFrom(p)
-		if err != nil || !c.take(p[:n]) {
+		if err != nil || !c.take(p[:n], nil) {
 			return n, addr, err
 		}
 	}

@@ -29,7 +29,8 @@ type fastUDPConn struct {
 	fd     int
 	closed bool
 
-	sendq sendQueue // what is sent while the socket is held
+	sendq sendQueue  // what is sent while the socket is held
+	set   *socketSet // the set it is in, if any
 
 	readMu sync.Mutex // one reader at a time (Pion's ICE has one per socket)
 	// What the read closure, made once so that reads do not allocate,
@@ -40,16 +41,16 @@ type fastUDPConn struct {
 	rerr   error
 	sa     unix.RawSockaddrAny
 	readFn func(uintptr) bool
-	held   bool // the reader holds sendq
+	burst  burst // what the reader forwarded since its last wait
 }
 
-func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
+func newFastUDPConn(fc *fastConn, uc *net.UDPConn, set *socketSet) (transport.UDPConn, error) {
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		_ = uc.Close()
 		return nil, fmt.Errorf("media socket: %w", err)
 	}
-	c := &fastUDPConn{fastConn: fc, uc: uc, rc: rc, fd: -1}
+	c := &fastUDPConn{fastConn: fc, uc: uc, rc: rc, fd: -1, set: set}
 	if err := rc.Control(func(fd uintptr) { c.fd = int(fd) }); err != nil {
 		_ = uc.Close()
 		return nil, fmt.Errorf("media socket: %w", err)
@@ -65,61 +66,48 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 				continue // the datagram is still there: waiting for the next would strand it
 			}
 			if errors.Is(err, unix.EAGAIN) {
-				if c.held { // nothing more to read: send what the burst forwarded
-					c.held = false
-					c.sendq.release(int(fd))
-				}
-				return false // and wait in the poller
-			}
-			if err == nil && !c.held {
-				c.held = true
-				c.sendq.hold()
+				c.burst.release() // nothing more to read: send what the burst forwarded
+				return false      // and wait in the poller
 			}
 			c.rn, c.rfrom, c.rerr = n, from, err
 			return true
 		}
+	}
+	if set != nil {
+		set.adopt(c)
 	}
 	return c, nil
 }
 
 // ReadFromAddrPort implements ice.AddrPortReaderWriter: the next datagram
 // the connection's fast path leaves to Pion. What the fast path forwards
-// meanwhile is sent in batches (sendQueue): the socket is held from a
-// datagram read until there is none left to read, or one goes to Pion.
+// meanwhile is sent in bursts (burst.go): from a datagram read until there
+// is none left to read, or one goes to Pion.
 func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
 	c.rbuf = p
 	for {
 		if err := c.rc.Read(c.readFn); err != nil {
-			c.held = false
-			c.sendq.discard()
+			c.burst.release()
 			return 0, netip.AddrPort{}, err // the socket's own (net.ErrClosed once closed)
 		}
 		if c.rerr != nil {
 			err := &net.OpError{Op: "read", Net: "udp", Source: c.uc.LocalAddr(), Err: c.rerr}
 			c.rerr = nil
-			c.flushHeld()
+			c.burst.release()
 			return 0, netip.AddrPort{}, err
 		}
-		if !c.take(p[:c.rn]) {
-			c.flushHeld()
+		if !c.take(p[:c.rn], &c.burst) {
+			c.burst.release()
 			return c.rn, c.rfrom, nil
 		}
 	}
 }
 
-// flushHeld ends the reader's hold, sending what is queued.
-func (c *fastUDPConn) flushHeld() {
-	if c.held {
-		c.held = false
-		c.releaseSends()
-	}
-}
-
 // holdSends makes what is written to the socket wait, queued, until the
-// matching releaseSends (sendQueue): a goroutine about to forward a burst
-// holds the socket the burst leaves by.
+// matching releaseSends (sendQueue): a burst holds the sockets of the
+// subscribers it forwards to.
 func (c *fastUDPConn) holdSends() { c.sendq.hold() }
 
 // releaseSends ends a hold, sending what is queued.
@@ -158,5 +146,8 @@ func (c *fastUDPConn) Close() error {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
+	if c.set != nil {
+		c.set.drop(c)
+	}
 	return c.uc.Close()
 }

@@ -17,7 +17,7 @@ type fastUDPConn struct {
 	uc *net.UDPConn
 }
 
-func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
+func newFastUDPConn(fc *fastConn, uc *net.UDPConn, _ *socketSet) (transport.UDPConn, error) {
 	return &fastUDPConn{fastConn: fc, uc: uc}, nil
 }
 
@@ -25,7 +25,7 @@ func newFastUDPConn(fc *fastConn, uc *net.UDPConn) (transport.UDPConn, error) {
 func (c *fastUDPConn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 	for {
 		n, addr, err := c.uc.ReadFromUDPAddrPort(p)
-		if err != nil || !c.take(p[:n]) {
+		if err != nil || !c.take(p[:n], nil) {
 			return n, addr, err
 		}
 	}

@@ -138,7 +138,7 @@ func (f *fastPath) buffer(kind packetio.BufferPacketType, ssrc uint32) io.ReadWr
 // attach returns a channel closed when the stream closes, or nil when the
 // connection made no such buffer (its fast path is off): the stream's
 // own reader then reads it.
-func (f *fastPath) attach(ssrc uint32, readOne func() bool) <-chan struct{} {
+func (f *fastPath) attach(ssrc uint32, readOne func(*burst) bool) <-chan struct{} {
 	f.mu.Lock()
 	b := f.pending[ssrc]
 	delete(f.pending, ssrc)
@@ -182,9 +182,9 @@ func (f *fastPath) count() uint64 {
 // take handles one datagram read from the connection's socket: true when
 // it was an SRTP packet of an attached stream, decrypted, written to the
 // stream's buffer and read from it (audio, and video to a single
-// subscriber, also forwarded), or dropped as a forgery or replay; false
-// leaves it to Pion.
-func (f *fastPath) take(p []byte) bool {
+// subscriber, also forwarded, in burst bu), or dropped as a forgery or
+// replay; false leaves it to Pion.
+func (f *fastPath) take(p []byte, bu *burst) bool {
 	if f == nil {
 		return false
 	}
@@ -193,9 +193,9 @@ func (f *fastPath) take(p []byte) bool {
 		return false
 	}
 	f.mu.Lock()
-	b := f.attached[ssrc]
+	in := f.attached[ssrc]
 	f.mu.Unlock()
-	if b == nil {
+	if in == nil {
 		return false
 	}
 	f.decMu.Lock()
@@ -228,7 +228,7 @@ func (f *fastPath) take(p []byte) bool {
 	}
 	f.ok = true
 	f.taken.Add(1)
-	_, _ = b.Write(plain)
+	_, _ = in.write(plain, bu)
 	return true
 }
 
@@ -256,7 +256,7 @@ type inlineBuffer struct {
 	refuse func(p []byte) bool
 
 	mu    sync.Mutex
-	drain func()
+	drain func(*burst)
 	seen  bool // a packet was written
 
 	readMu sync.Mutex // one drain at a time
@@ -265,7 +265,10 @@ type inlineBuffer struct {
 // Write buffers p and, when a reader is attached, drains the buffer
 // through it on the calling goroutine. A stream whose first packet is
 // refused is closed.
-func (b *inlineBuffer) Write(p []byte) (int, error) {
+func (b *inlineBuffer) Write(p []byte) (int, error) { return b.write(p, nil) }
+
+// write is Write, what the reader forwards sent in burst bu.
+func (b *inlineBuffer) write(p []byte, bu *burst) (int, error) {
 	b.mu.Lock()
 	first := !b.seen
 	b.seen = true
@@ -283,7 +286,7 @@ func (b *inlineBuffer) Write(p []byte) (int, error) {
 	b.mu.Unlock()
 	if drain != nil {
 		b.readMu.Lock()
-		drain()
+		drain(bu)
 		b.readMu.Unlock()
 	}
 	return n, nil
@@ -291,14 +294,15 @@ func (b *inlineBuffer) Write(p []byte) (int, error) {
 
 // attach makes readOne the buffer's reader: it is called on the writer's
 // goroutine while the buffer holds data, and must read one packet through
-// the track (which ends up in Read) and handle it, reporting false when
-// the track has ended. attach drains what is already buffered, then
-// returns a channel closed when the stream closes.
-func (b *inlineBuffer) attach(readOne func() bool) <-chan struct{} {
+// the track (which ends up in Read) and handle it, forwarding in the
+// writer's burst, reporting false when the track has ended. attach drains
+// what is already buffered, then returns a channel closed when the stream
+// closes.
+func (b *inlineBuffer) attach(readOne func(*burst) bool) <-chan struct{} {
 	ended := false
-	drain := func() {
+	drain := func(bu *burst) {
 		for !ended && b.Buffer.Size() > 0 {
-			if !readOne() {
+			if !readOne(bu) {
 				ended = true
 			}
 		}
@@ -307,7 +311,7 @@ func (b *inlineBuffer) attach(readOne func() bool) <-chan struct{} {
 	b.mu.Lock()
 	b.drain = drain
 	b.mu.Unlock()
-	drain()
+	drain(nil)
 	b.readMu.Unlock()
 	return b.closed
 }

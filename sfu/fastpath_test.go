@@ -73,7 +73,7 @@ func attachedFastPath(t testing.TB, ssrc uint32) (*fastPath, *int) {
 	b, _ := rw.(*inlineBuffer)
 	reads := 0
 	buf := make([]byte, maxPacket)
-	if f.attach(ssrc, func() bool {
+	if f.attach(ssrc, func(*burst) bool {
 		if _, err := b.Read(buf); err != nil {
 			return false
 		}
@@ -110,32 +110,32 @@ func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := sealed(t, own, 7, 5)
-	if !f.take(first) || *reads != 1 {
+	if !f.take(first, nil) || *reads != 1 {
 		t.Fatalf("a packet under the connection's keys: reads %d, want taken and read", *reads)
 	}
 	// Once a packet has decrypted, a replay is dropped, a late packet not
 	// seen before (a retransmission) is read, a forgery is dropped.
-	if !f.take(first) || *reads != 1 {
+	if !f.take(first, nil) || *reads != 1 {
 		t.Errorf("a replay: taken and read (%d reads), want taken and dropped", *reads)
 	}
-	if !f.take(sealed(t, own, 7, 2)) || *reads != 2 {
+	if !f.take(sealed(t, own, 7, 2), nil) || *reads != 2 {
 		t.Errorf("a late packet: %d reads, want it read", *reads)
 	}
 	forged := sealed(t, own, 7, 6)
 	forged[20] ^= 1
-	if !f.take(forged) || *reads != 2 {
+	if !f.take(forged, nil) || *reads != 2 {
 		t.Errorf("a forged packet: %d reads, want it taken and dropped", *reads)
 	}
-	if f.take(sealed(t, own, 8, 1)) {
+	if f.take(sealed(t, own, 8, 1), nil) {
 		t.Error("a packet of a stream not attached was taken")
 	}
 	// A new stream of the same SSRC (a track published again) is Pion's
 	// until its own reader attaches.
 	f.buffer(packetio.RTPBufferPacket, 7)
-	if f.take(sealed(t, own, 7, 20)) || *reads != 2 {
+	if f.take(sealed(t, own, 7, 20), nil) || *reads != 2 {
 		t.Errorf("a packet of a new, unattached stream: %d reads, want it left to Pion", *reads)
 	}
-	if f.take([]byte{0x80, 200, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7}) {
+	if f.take([]byte{0x80, 200, 0, 1, 0, 0, 0, 7, 0, 0, 0, 7}, nil) {
 		t.Error("an RTCP packet was taken")
 	}
 
@@ -146,7 +146,7 @@ func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range fastFailLimit {
-		if g.take(sealed(t, other, 7, uint16(i))) {
+		if g.take(sealed(t, other, 7, uint16(i)), nil) {
 			t.Fatal("a packet under other keys was taken")
 		}
 	}
@@ -154,7 +154,7 @@ func TestFastPathDecryptsWithTheConnectionsKeysOrStandsAside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.take(sealed(t, mine, 7, 10)) || *reads != 0 {
+	if g.take(sealed(t, mine, 7, 10), nil) || *reads != 0 {
 		t.Error("the fast path still takes packets after its first ones failed")
 	}
 }
@@ -190,7 +190,7 @@ func BenchmarkFastPathTake(b *testing.B) {
 			f.ctx = nil // a fresh replay window for the ring's next pass
 			b.StartTimer()
 		}
-		if !f.take(pkts[i%ring]) {
+		if !f.take(pkts[i%ring], nil) {
 			b.Fatal("not taken")
 		}
 	}
@@ -212,19 +212,19 @@ func TestSharedPortRoutesBySSRCUnlessTwoClaimIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.claim(7, f)
-	if !s.take(sealed(t, fCtx, 7, 1)) || *fReads != 1 {
+	if !s.take(sealed(t, fCtx, 7, 1), nil) || *fReads != 1 {
 		t.Fatalf("a claimed SSRC: %d reads, want routed and read", *fReads)
 	}
 	s.claim(7, g)
-	if s.take(sealed(t, gCtx, 7, 1)) || s.take(sealed(t, fCtx, 7, 2)) {
+	if s.take(sealed(t, gCtx, 7, 1), nil) || s.take(sealed(t, fCtx, 7, 2), nil) {
 		t.Error("an SSRC two connections claim was routed")
 	}
 	s.release(7, f)
-	if !s.take(sealed(t, gCtx, 7, 2)) || *gReads != 1 {
+	if !s.take(sealed(t, gCtx, 7, 2), nil) || *gReads != 1 {
 		t.Errorf("after one let go: %d reads at the other, want 1", *gReads)
 	}
 	s.release(7, g)
-	if s.take(sealed(t, gCtx, 7, 3)) || len(s.claims) != 0 {
+	if s.take(sealed(t, gCtx, 7, 3), nil) || len(s.claims) != 0 {
 		t.Errorf("an SSRC nobody claims was routed, or left a claim (%d)", len(s.claims))
 	}
 }

@@ -9,45 +9,12 @@ import "sync"
 // claim at once (random 32-bit numbers: rare) is routed to neither: Pion's
 // mux, which routes by address, carries both.
 //
-// It also knows the port's sockets, so that a goroutine about to forward
-// a burst can hold their sends and have them leave together.
+// Its sockets are the set packets to every subscriber on the port leave
+// by (burst.go).
 type fastPaths struct {
 	mu      sync.RWMutex
 	claims  map[uint32][]*fastPath
-	sockets []sendHolder // bounded: one per local address the port listens on
-}
-
-// sendHolder is a media socket whose sends can be held back and sent
-// together (fastnet_linux.go).
-type sendHolder interface {
-	holdSends()
-	releaseSends()
-}
-
-// adopt makes h one of the port's sockets.
-func (s *fastPaths) adopt(h sendHolder) {
-	s.mu.Lock()
-	s.sockets = append(s.sockets, h)
-	s.mu.Unlock()
-}
-
-// holdSends holds the sends of every socket of the port until
-// releaseSends; nothing on a nil router (no shared port).
-func (s *fastPaths) holdSends() { s.eachSocket(sendHolder.holdSends) }
-
-// releaseSends ends a holdSends, sending what the sockets queued.
-func (s *fastPaths) releaseSends() { s.eachSocket(sendHolder.releaseSends) }
-
-// eachSocket calls f on every socket of the port.
-func (s *fastPaths) eachSocket(f func(sendHolder)) {
-	if s == nil {
-		return
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, h := range s.sockets {
-		f(h)
-	}
+	sockets socketSet
 }
 
 func newFastPaths() *fastPaths {
@@ -55,7 +22,7 @@ func newFastPaths() *fastPaths {
 }
 
 // take hands p to its stream's fast path: false leaves it to Pion.
-func (s *fastPaths) take(p []byte) bool {
+func (s *fastPaths) take(p []byte, b *burst) bool {
 	ssrc, ok := rtpSSRC(p)
 	if !ok {
 		return false
@@ -67,7 +34,7 @@ func (s *fastPaths) take(p []byte) bool {
 		f = fs[0]
 	}
 	s.mu.RUnlock()
-	return f.take(p)
+	return f.take(p, b)
 }
 
 // claim routes ssrc to f, unless another fast path claims it too.

@@ -97,7 +97,7 @@ func TestLayerSwitchKeepsOneContinuousStream(t *testing.T) {
 	q, h := up.layer(layerQ), up.layer(layerH)
 	send := func(l *upLayer, seq uint16, ts uint32, key bool) {
 		now += int64(33 * time.Millisecond)
-		l.handle(vp8Packet(buf, seq, ts, key, byte(l.q)), &hdr, true, now)
+		l.handle(vp8Packet(buf, seq, ts, key, byte(l.q)), &hdr, true, now, nil)
 	}
 	// q from a key frame; h's packets are ignored while q is forwarded.
 	send(q, 1000, 5000, false) // waits for a key frame
@@ -183,7 +183,7 @@ func BenchmarkForward(b *testing.B) {
 			var hdr rtp.Header
 			buf := make([]byte, 1200)
 			now := time.Now().UnixNano()
-			l.handle(vp8Packet(buf, 0, 0, true, layerF), &hdr, true, now)
+			l.handle(vp8Packet(buf, 0, 0, true, layerF), &hdr, true, now, nil)
 			b.ReportAllocs()
 			b.ResetTimer()
 			pkt := vp8Packet(buf, 1, 0, false, layerF)
@@ -191,7 +191,7 @@ func BenchmarkForward(b *testing.B) {
 				now += int64(time.Millisecond)
 				binary.BigEndian.PutUint16(pkt[2:], uint16(i+1))
 				binary.BigEndian.PutUint32(pkt[4:], uint32(i/4*3000))
-				l.handle(pkt, &hdr, true, now)
+				l.handle(pkt, &hdr, true, now, nil)
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "sent-pkts/s")
 		})
@@ -212,7 +212,7 @@ func TestAudioForwardsAcrossTheWholeSequenceSpace(t *testing.T) {
 		h := rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(i * 960), SSRC: 7}
 		n, _ := h.MarshalTo(buf)
 		now += int64(20 * time.Millisecond)
-		up.layer(0).handle(buf[:n+3], &hdr, false, now)
+		up.layer(0).handle(buf[:n+3], &hdr, false, now, nil)
 	}
 	if d.packets != 70000 {
 		t.Errorf("forwarded %d of 70000 audio packets", d.packets)

@@ -55,22 +55,21 @@ func (hd *handoff) push(seq uint16, keyframe bool, now int64) bool {
 	}
 }
 
-// handedBurst is the most packets the layer's goroutine forwards under
-// one hold of the shared port's sends.
+// handedBurst is the most packets the layer's goroutine forwards in one
+// burst.
 const handedBurst = 8
 
 // forwardHanded forwards the packets handed off to the layer until its
-// stream closes. On the shared UDP port it holds the port's sends while
-// it forwards what is waiting (up to handedBurst packets), so that each
-// subscriber's copies of a frame leave together (sendQueue).
+// stream closes, what is waiting (up to handedBurst packets) in one burst,
+// so that each subscriber's copies of a frame leave together (burst.go).
 func (l *upLayer) forwardHanded(hd *handoff, closed <-chan struct{}) {
 	buf := make([]byte, maxPacket)
 	var h rtp.Header
-	port := l.track.owner.room.sfu.apis.shared
+	var bu burst
 	one := func(p handed) {
 		if n := l.cache.get(p.seq, buf); n > 0 {
 			if hl, err := h.Unmarshal(buf[:n]); err == nil {
-				l.forwardTo(*l.track.downs.Load(), &h, buf[hl:n], p.keyframe, p.now)
+				l.forwardTo(*l.track.downs.Load(), &h, buf[hl:n], p.keyframe, p.now, &bu)
 			}
 		}
 		hd.pending.Add(-1)
@@ -81,12 +80,11 @@ func (l *upLayer) forwardHanded(hd *handoff, closed <-chan struct{}) {
 		case <-closed:
 			return
 		case p := <-hd.q:
-			port.holdSends()
 			one(p)
 			for range min(len(hd.q), handedBurst-1) {
 				one(<-hd.q) // this goroutine alone receives: they are there
 			}
-			port.releaseSends()
+			bu.release()
 		}
 	}
 }

@@ -27,6 +27,9 @@ type Participant struct {
 	// fast is the publisher connection's receive fast path (fastpath.go);
 	// nil when it is off.
 	fast *fastPath
+	// sockets are what packets to the participant leave by: its
+	// subscriber connection's, or the shared UDP port's (burst.go).
+	sockets *socketSet
 
 	// Set before the participant is in the room, then read only.
 	hidden    bool // a monitor: subscribes only, in nobody's view
@@ -90,7 +93,11 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
-	if p.sub, p.bwe, err = r.sfu.apis.subscriber(); err != nil {
+	p.sockets = &socketSet{}
+	if shared := r.sfu.apis.shared; shared != nil {
+		p.sockets = &shared.sockets
+	}
+	if p.sub, p.bwe, err = r.sfu.apis.subscriber(p.sockets); err != nil {
 		_ = p.pub.Close()
 		return nil, err
 	}

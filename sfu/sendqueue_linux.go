@@ -12,20 +12,20 @@ import (
 // is held (udpraw.MaxSegments: a frame to one subscriber fits a train).
 const sendQueueLen = udpraw.MaxSegments
 
-// sendQueue batches what a media socket sends while someone holds it: its
-// reader, from the datagram it read until the socket has no more to read
-// (or it hands one to Pion), and a layer's goroutine while it forwards
-// what was handed to it (sendHolders). What is written meanwhile is
-// copied here and then sent with one system call, each subscriber's run
-// of equal-sized packets (a video frame) as one UDP segmentation train
-// (udpraw.Batch). A burst thus costs the kernel one pass per subscriber
-// and frame instead of one per packet, and the receiver one wake-up.
-// Every release sends what is queued, so nothing waits longer than the
-// burst of the holder that released it; a datagram is never held once
-// nobody holds the socket. It matters on the UDP port every connection
-// shares (Config.UDPPort), where forwarded packets leave by the port's
-// socket; with a port per connection they leave by each subscriber's own
-// socket, which nobody holds.
+// sendQueue batches what a media socket sends while bursts hold it
+// (burst.go): a socket reader's, from the datagram it read until it has
+// no more to read (or hands one to Pion), and a layer's goroutine's while
+// it forwards what was handed to it (handoff.go). What is written
+// meanwhile is copied here and then sent with one system call, each
+// subscriber's run of equal-sized packets (a video frame) as one UDP
+// segmentation train (udpraw.Batch). A burst thus costs the kernel one
+// pass per subscriber and frame instead of one per packet, and the
+// receiver one wake-up. Every release sends what is queued, so nothing
+// waits longer than the burst of the holder that released it; a datagram
+// is never held once nobody holds the socket. On the UDP port every
+// connection shares (Config.UDPPort) every subscriber's packets leave by
+// the port's sockets, so one message carries several subscribers'; with a
+// port per connection, each subscriber's own socket batches its own.
 type sendQueue struct {
 	mu    sync.Mutex
 	holds int // holders now

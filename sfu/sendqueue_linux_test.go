@@ -113,10 +113,23 @@ func readOne(c *net.UDPConn, buf []byte) (int, error) {
 	return c.Read(buf)
 }
 
+// batched is how many datagrams the sockets of set sent held back, and in
+// how many messages.
+func batched(set *socketSet) (datagrams, messages uint64, sockets int) {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	for _, s := range set.sockets {
+		c := s.(*fastUDPConn)
+		datagrams += c.sendq.datagrams.Load()
+		messages += c.sendq.messages.Load()
+	}
+	return datagrams, messages, len(set.sockets)
+}
+
 // TestSharedPortHandOffSendsInBatches: on the shared UDP port, with the
-// layers' goroutines forwarding to two subscribers each (handoff.go)
-// while holding the port's sends, every subscriber keeps receiving, and
-// the port sent fewer messages than datagrams.
+// layers' goroutines forwarding to two subscribers each (handoff.go) in
+// bursts, every subscriber keeps receiving, and the port sent fewer
+// messages than datagrams.
 func TestSharedPortHandOffSendsInBatches(t *testing.T) {
 	room, _ := sharedPortRoom(t)
 	a, b := exchangeAV(t, room, 200)
@@ -132,20 +145,52 @@ func TestSharedPortHandOffSendsInBatches(t *testing.T) {
 			t.Errorf("%s: %d packets handed off with two subscribers, want at least 100", p.part.id, n)
 		}
 	}
-	port := room.sfu.apis.shared
-	port.mu.RLock()
-	defer port.mu.RUnlock()
-	if len(port.sockets) == 0 {
+	datagrams, messages, sockets := batched(&room.sfu.apis.shared.sockets)
+	if sockets == 0 {
 		t.Fatal("the shared port adopted no socket")
-	}
-	var datagrams, messages uint64
-	for _, s := range port.sockets {
-		c := s.(*fastUDPConn)
-		datagrams += c.sendq.datagrams.Load()
-		messages += c.sendq.messages.Load()
 	}
 	t.Logf("held sends: %d datagrams in %d messages", datagrams, messages)
 	if datagrams < 500 || messages >= datagrams {
 		t.Errorf("held sends: %d datagrams in %d messages, want batches", datagrams, messages)
+	}
+}
+
+// TestOwnSocketsSendInBatches: with a port per connection, what a
+// publisher socket's reader forwards to one subscriber, and then what
+// the layers' goroutines forward to two, leaves each subscriber's own
+// socket in batches, and everyone keeps receiving.
+func TestOwnSocketsSendInBatches(t *testing.T) {
+	room := testRoom(t)
+	if room.sfu.apis.shared != nil {
+		t.Fatal("the test room has a shared port")
+	}
+	a, b := exchangeAV(t, room, 300)
+	for _, p := range []*peer{a, b} {
+		datagrams, messages, sockets := batched(p.part.sockets)
+		t.Logf("%s, one subscriber: %d sockets sent %d datagrams held in %d messages", p.part.id, sockets, datagrams, messages)
+		if sockets == 0 || datagrams < 100 || messages >= datagrams {
+			t.Errorf("%s: %d sockets sent %d datagrams held in %d messages, want batches", p.part.id, sockets, datagrams, messages)
+		}
+	}
+	aHad, bHad := a.count("b", "video"), b.count("a", "video")
+	before, _, _ := batched(a.part.sockets)
+	c := joinPeer(t, room, "c")
+	waitFor(t, 10*time.Second, "the third peer and the first two to receive video", func() bool {
+		return c.count("a", "video") > 300 && c.count("b", "video") > 300 &&
+			a.count("b", "video") > aHad+300 && b.count("a", "video") > bHad+300 &&
+			c.count("a", "audio") > 50 && c.count("b", "audio") > 50
+	})
+	if n := handedOff(t, room, b.part); n < 100 {
+		t.Errorf("b: %d packets handed off with two subscribers, want at least 100", n)
+	}
+	for _, p := range []*peer{a, c} {
+		datagrams, messages, _ := batched(p.part.sockets)
+		t.Logf("%s, with three in the room: %d datagrams held in %d messages", p.part.id, datagrams, messages)
+		if messages >= datagrams {
+			t.Errorf("%s: %d datagrams held in %d messages, want batches", p.part.id, datagrams, messages)
+		}
+	}
+	if after, _, _ := batched(a.part.sockets); after < before+100 {
+		t.Errorf("a's sockets sent %d datagrams held since the third joined, want at least 100", after-before)
 	}
 }

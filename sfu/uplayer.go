@@ -59,12 +59,12 @@ func (l *upLayer) read() {
 	var h rtp.Header
 	t := l.track
 	video := t.kind == webrtc.RTPCodecTypeVideo
-	readOne := func() bool {
+	readOne := func(bu *burst) bool {
 		n, _, err := l.remote.Read(buf)
 		if err != nil {
 			return false
 		}
-		l.handle(buf[:n], &h, video, time.Now().UnixNano())
+		l.handle(buf[:n], &h, video, time.Now().UnixNano(), bu)
 		return true
 	}
 	if fp := t.owner.fast; fp != nil {
@@ -72,12 +72,12 @@ func (l *upLayer) read() {
 		// reader would wait with it, and every stream on the socket. Pion
 		// may move the track to another stream (one it was not told of
 		// that claims the layer's rid); the layer then stops.
-		inline := func() bool {
+		inline := func(bu *burst) bool {
 			if s := uint32(l.remote.SSRC()); s != l.ssrc {
 				t.owner.log.Warn("layer's stream replaced: no longer read", "track", t.id, "rid", l.rid, "ssrc", l.ssrc, "new", s)
 				return false
 			}
-			return readOne()
+			return readOne(bu)
 		}
 		var hd *handoff
 		if video {
@@ -94,13 +94,13 @@ func (l *upLayer) read() {
 		}
 		l.hand = nil // never attached: this goroutine reads and forwards
 	}
-	for readOne() {
+	for readOne(nil) {
 	}
 }
 
-// handle processes one received packet. It is the hot path: it must not
-// allocate.
-func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
+// handle processes one received packet, forwarding in burst bu (nil: at
+// once). It is the hot path: it must not allocate.
+func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64, bu *burst) {
 	hl, err := h.Unmarshal(pkt)
 	if err != nil {
 		return
@@ -130,7 +130,7 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 			t.owner.room.sfu.media.HandoffDrops.Inc()
 		}
 	} else {
-		l.forwardTo(downs, h, pkt[hl:], keyframe, now)
+		l.forwardTo(downs, h, pkt[hl:], keyframe, now, bu)
 	}
 	if tr := t.rec.Load(); tr != nil {
 		tr.write(l.q, h, pkt[hl:end], keyframe, now)
@@ -138,10 +138,10 @@ func (l *upLayer) handle(pkt []byte, h *rtp.Header, video bool, now int64) {
 }
 
 // forwardTo forwards one packet of the layer to each of downs, inline or
-// handed off.
-func (l *upLayer) forwardTo(downs []*downTrack, h *rtp.Header, payload []byte, keyframe bool, now int64) {
+// handed off, in burst bu.
+func (l *upLayer) forwardTo(downs []*downTrack, h *rtp.Header, payload []byte, keyframe bool, now int64, bu *burst) {
 	for _, d := range downs {
-		d.forward(l.q, h, payload, keyframe, now)
+		d.forward(l.q, h, payload, keyframe, now, bu)
 	}
 }
 
