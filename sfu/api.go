@@ -81,6 +81,7 @@ func newAPIs(cfg Config, log *slog.Logger) (*apis, error) {
 		se.SetICEUDPMux(mux)
 	}
 	ir := &interceptor.Registry{}
+	ir.Add(reusedAttrsFactory{}) // first: innermost, it sees each packet first on its way up
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("nack generator: %w", err)
@@ -146,6 +147,7 @@ func (a *apis) subscriber(set *socketSet) (*webrtc.PeerConnection, cc.BandwidthE
 		return nil, nil, fmt.Errorf("transport-cc numbering: %w", err)
 	}
 	ir.Add(hdr)
+	ir.Add(reusedAttrsFactory{}) // last: outermost, it sees each packet first on its way out
 	se := a.se
 	if a.net != nil {
 		se.SetNet(fastNet{Net: a.net, sockets: set}) // raw sends; no fast path for what subscribers send
