@@ -11,13 +11,22 @@ import (
 // sender stops: key-frame requests go to the publisher (throttled), NACKs
 // are answered from the packet cache, REMB and receiver reports feed the
 // layer choice and statistics. Reading also lets the interceptors see the
-// transport-wide feedback that drives the bandwidth estimate.
+// transport-wide feedback that drives the bandwidth estimate; what they
+// parsed (the bandwidth estimator parses every compound packet) is read
+// from the attributes they return, not parsed again, and the packet is
+// read into one buffer for the subscription (RTPSender.ReadRTCP makes
+// one per packet).
 func (p *Participant) readFeedback(d *downTrack, sender *webrtc.RTPSender) {
 	media := p.room.sfu.media
+	buf := make([]byte, maxPacket)
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		n, attrs, err := sender.Read(buf)
 		if err != nil {
 			return
+		}
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
+		if err != nil {
+			continue // what does not parse is dropped, as Pion's own reader drops it
 		}
 		now := time.Now()
 		for _, pkt := range pkts {
