@@ -119,8 +119,7 @@ func Spawn(ctx context.Context, opts SpawnOptions) (*Server, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(), "GATEHOUSE_DATABASE_URL=") // always the embedded store
-	// The server dies with the tool, whatever ends it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	dieWithParent(cmd)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpawn, err)
