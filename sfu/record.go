@@ -236,6 +236,29 @@ func (rec *roomRecorder) add(t *upTrack) {
 	t.requestKeyframe(layer, true) // a recording starts on a key frame
 }
 
+// forget drops the tracks of p, who left: they get no more packets, and
+// the recorder must not keep them, and with them p's connections and
+// packet caches, until the call ends. Their files stay in the call until
+// it finishes.
+func (rec *roomRecorder) forget(p *Participant) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.done {
+		return // finish let go of every track
+	}
+	kept := rec.tracks[:0]
+	for _, t := range rec.tracks {
+		if t.owner != p {
+			kept = append(kept, t)
+			continue
+		}
+		t.rec.Store(nil)
+		rec.room.sfu.media.RecordedTracks.Dec()
+	}
+	clear(rec.tracks[len(kept):])
+	rec.tracks = kept
+}
+
 // requestKeyframe asks a recorded track's publisher for a key frame of the
 // recorded layer (the recorder lost video and waits for one).
 func (rec *roomRecorder) requestKeyframe(participantID, trackID string) {

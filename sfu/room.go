@@ -154,7 +154,11 @@ func (r *Room) leave(p *Participant) {
 	published := p.published
 	p.published = nil
 	others := r.othersLocked(p)
+	rec := r.rec
 	r.mu.Unlock()
+	if rec != nil {
+		rec.forget(p)
+	}
 	r.sfu.m.PublishedTracks.Sub(float64(len(published)))
 	r.sfu.m.Participants.Dec()
 
