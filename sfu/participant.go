@@ -27,8 +27,9 @@ type Participant struct {
 	// fast is the publisher connection's receive fast path (fastpath.go);
 	// nil when it is off.
 	fast *fastPath
-	// sockets are what packets to the participant leave by: its
-	// subscriber connection's, or the shared UDP port's (burst.go).
+	// sockets are what packets to the participant leave by, whose sends
+	// bursts hold (burst.go): the shared UDP port's, or with
+	// Config.BatchOwnSockets its subscriber connection's; nil: none.
 	sockets *socketSet
 
 	// Set before the participant is in the room, then read only.
@@ -93,9 +94,11 @@ func newParticipant(r *Room, id string, sig Signaller) (*Participant, error) {
 	if p.pub, err = api.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return nil, fmt.Errorf("publisher connection: %w", err)
 	}
-	p.sockets = &socketSet{}
-	if shared := r.sfu.apis.shared; shared != nil {
-		p.sockets = &shared.sockets
+	switch {
+	case r.sfu.apis.shared != nil:
+		p.sockets = &r.sfu.apis.shared.sockets
+	case r.sfu.cfg.BatchOwnSockets:
+		p.sockets = &socketSet{}
 	}
 	if p.sub, p.bwe, err = r.sfu.apis.subscriber(p.sockets); err != nil {
 		_ = p.pub.Close()

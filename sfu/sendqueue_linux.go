@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/udpraw"
 )
@@ -11,6 +12,14 @@ import (
 // sendQueueLen is how many datagrams a media socket holds back while it
 // is held (udpraw.MaxSegments: a frame to one subscriber fits a train).
 const sendQueueLen = udpraw.MaxSegments
+
+// sendHoldMax is the longest a datagram waits in a held queue: one added
+// later first sends those queued. The bandwidth estimator takes a packet
+// as sent when it is written, so a datagram held long would look delayed
+// on the network: a key frame read slowly (a loaded machine) would then
+// read as congestion, and the estimate fall. A frame's packets read at
+// normal speed take a small part of it.
+const sendHoldMax = time.Millisecond
 
 // sendQueue batches what a media socket sends while bursts hold it
 // (burst.go): a socket reader's, from the datagram it read until it has
@@ -30,7 +39,8 @@ type sendQueue struct {
 	mu    sync.Mutex
 	holds int // holders now
 	n     int
-	slab  []byte // sendQueueLen slots of maxPacket bytes, made on first hold
+	first time.Time // when the oldest queued datagram was written
+	slab  []byte    // sendQueueLen slots of maxPacket bytes, made on first hold
 	batch *udpraw.Batch
 	v6    bool
 
@@ -46,7 +56,7 @@ func (q *sendQueue) hold() {
 }
 
 // add queues p for ap when the queue is held, sending what is queued
-// first when it is full; false when not held or p does not fit a slot
+// first when it is full or its oldest has waited sendHoldMax; false when not held or p does not fit a slot
 // (the caller sends it itself, after flushing). fd must stay open.
 func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 	q.mu.Lock()
@@ -62,8 +72,11 @@ func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 		q.slab = make([]byte, sendQueueLen*maxPacket)
 		q.batch = udpraw.NewBatch(q.v6, true, sendQueueLen)
 	}
-	if q.n == sendQueueLen {
+	if q.n == sendQueueLen || (q.n > 0 && time.Since(q.first) > sendHoldMax) {
 		q.flushLocked(fd)
+	}
+	if q.n == 0 {
+		q.first = time.Now()
 	}
 	slot := q.slab[q.n*maxPacket : q.n*maxPacket+len(p)]
 	copy(slot, p)

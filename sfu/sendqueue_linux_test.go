@@ -155,12 +155,19 @@ func TestSharedPortHandOffSendsInBatches(t *testing.T) {
 	}
 }
 
-// TestOwnSocketsSendInBatches: with a port per connection, what a
-// publisher socket's reader forwards to one subscriber, and then what
-// the layers' goroutines forward to two, leaves each subscriber's own
-// socket in batches, and everyone keeps receiving.
+// TestOwnSocketsSendInBatches: with a port per connection and
+// Config.BatchOwnSockets, what a publisher socket's reader forwards to one
+// subscriber, and then what the layers' goroutines forward to two, leaves
+// each subscriber's own socket in batches, and everyone keeps receiving.
+// Without it, nothing is held.
 func TestOwnSocketsSendInBatches(t *testing.T) {
-	room := testRoom(t)
+	if off := joinPeer(t, testRoom(t), "off"); off.part.sockets != nil {
+		t.Fatal("own sockets are batched by default")
+	}
+	room, err := newTestSFUWith(t, Config{BatchOwnSockets: true}).Room("r1", Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if room.sfu.apis.shared != nil {
 		t.Fatal("the test room has a shared port")
 	}

@@ -39,6 +39,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (app.
 	fs.UintVar(&portMax, "udp-port-max", 0, "highest UDP port for media (0: any)")
 	fs.IntVar(&cfg.UDPPort, "udp-port", cfg.UDPPort, "one UDP port for all media (an ICE UDP mux; 0: a port per connection, see --udp-port-min/max)")
 	fastPath := fs.Bool("media-fast-path", !cfg.NoMediaFastPath, "decrypt and forward received media on the socket's reader (false: Pion's own receive path, for comparison or if it misbehaves)")
+	fs.BoolVar(&cfg.MediaBatchOwnSockets, "media-batch-own-sockets", cfg.MediaBatchOwnSockets, "with a port per connection, send what a burst forwards to a subscriber in one system call (always so on --udp-port); experimental")
 	turnFlags := addTURNFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: gatehouse [flags]\n\nRuns every Gatehouse role in one process (see --roles). Every flag can also be set by\nthe environment variable named beside it.\n\n")

@@ -46,6 +46,9 @@ type Config struct {
 	// NoMediaFastPath leaves every received packet to Pion's own receive
 	// path (sfu.Config.NoFastPath).
 	NoMediaFastPath bool
+	// MediaBatchOwnSockets batches sends on ports per connection too
+	// (sfu.Config.BatchOwnSockets).
+	MediaBatchOwnSockets bool
 	// Clock is the source of time; nil means the system clock.
 	Clock clock.Clock
 	// MediaNet replaces the operating system's network for the media
@@ -125,13 +128,14 @@ func (c Config) recordingsDir() string {
 // mediaConfig is the SFU's share of the configuration.
 func (c Config) mediaConfig() sfu.Config {
 	return sfu.Config{
-		LoopbackOnly: c.ICELoopbackOnly,
-		NAT1To1IPs:   c.NAT1To1IPs,
-		UDPPortMin:   c.UDPPortMin,
-		UDPPortMax:   c.UDPPortMax,
-		UDPPort:      c.UDPPort,
-		Net:          c.MediaNet,
-		NoFastPath:   c.NoMediaFastPath,
+		LoopbackOnly:    c.ICELoopbackOnly,
+		NAT1To1IPs:      c.NAT1To1IPs,
+		UDPPortMin:      c.UDPPortMin,
+		UDPPortMax:      c.UDPPortMax,
+		UDPPort:         c.UDPPort,
+		Net:             c.MediaNet,
+		NoFastPath:      c.NoMediaFastPath,
+		BatchOwnSockets: c.MediaBatchOwnSockets,
 
 		RecordingsDir: c.recordingsDir(),
 	}
