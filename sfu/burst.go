@@ -12,10 +12,10 @@ type sendHolder interface {
 	releaseSends()
 }
 
-// socketSet is the media sockets packets to one subscriber leave by: its
-// subscriber connection's own, or those of the UDP port every connection
-// shares (fastPaths). Bounded: one per local address a connection
-// gathers on, dropped when the socket closes.
+// socketSet is the media sockets packets to one subscriber leave by: those
+// of the UDP port every connection shares (fastPaths), or with
+// Config.BatchOwnSockets its subscriber connection's own. Bounded: one per
+// local address a connection gathers on, dropped when the socket closes.
 type socketSet struct {
 	mu      sync.Mutex
 	sockets []sendHolder

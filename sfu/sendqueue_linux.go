@@ -34,7 +34,8 @@ const sendHoldMax = time.Millisecond
 // is never held once nobody holds the socket. On the UDP port every
 // connection shares (Config.UDPPort) every subscriber's packets leave by
 // the port's sockets, so one message carries several subscribers'; with a
-// port per connection, each subscriber's own socket batches its own.
+// port per connection and Config.BatchOwnSockets, each subscriber's own
+// socket batches its own.
 type sendQueue struct {
 	mu    sync.Mutex
 	holds int // holders now
@@ -56,8 +57,9 @@ func (q *sendQueue) hold() {
 }
 
 // add queues p for ap when the queue is held, sending what is queued
-// first when it is full or its oldest has waited sendHoldMax; false when not held or p does not fit a slot
-// (the caller sends it itself, after flushing). fd must stay open.
+// first when it is full or its oldest has waited sendHoldMax; false when
+// not held or p does not fit a slot (the caller sends it itself, after
+// flushing). fd must stay open.
 func (q *sendQueue) add(fd int, p []byte, ap netip.AddrPort) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
